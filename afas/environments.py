@@ -35,7 +35,8 @@ class EnvironmentKind(StrEnum):
         kind = _KIND_ALIASES.get(text.strip().lower())
         if kind is None:
             raise EnvironmentFormatError(
-                f"Unknown environment kind {text.strip()[:20]!r}: use production, test or acceptance."
+                f"Unknown environment kind {text.strip()[:20]!r}: "
+                "use production, test or acceptance."
             )
         return kind
 
@@ -79,7 +80,9 @@ class AfasEnvironment:
 
     def __post_init__(self) -> None:
         if not _NUMBER.fullmatch(self.number):
-            raise EnvironmentFormatError("The environment number must be digits only, such as 12345.")
+            raise EnvironmentFormatError(
+                "The environment number must be digits only, such as 12345."
+            )
 
     @classmethod
     def parse(cls, env: str, kind: str | EnvironmentKind | None = None) -> AfasEnvironment:
@@ -131,10 +134,7 @@ class AfasEnvironment:
         code = _CODE.fullmatch(envid.strip())
         if code is None:
             return None
-        return (
-            code.group(2) == self.number
-            and _KIND_BY_LETTER[code.group(1).upper()] is self.kind
-        )
+        return code.group(2) == self.number and _KIND_BY_LETTER[code.group(1).upper()] is self.kind
 
 
 def validate_url_template(template: str) -> str:
@@ -148,5 +148,7 @@ def validate_url_template(template: str) -> str:
     if "{env}" not in template or "{host}" not in template:
         raise EnvironmentFormatError("AFASBOT_AFAS_URL_TEMPLATE must contain {env} and {host}.")
     if not url.startswith(("http://", "https://")):
-        raise EnvironmentFormatError("AFASBOT_AFAS_URL_TEMPLATE must start with http:// or https://.")
+        raise EnvironmentFormatError(
+            "AFASBOT_AFAS_URL_TEMPLATE must start with http:// or https://."
+        )
     return template

@@ -12,7 +12,9 @@ class OutcomeKind(StrEnum):
     TOKEN_REJECTED = "token_rejected"  # 401 on the token itself
     APP_CONNECTOR_BLOCKED = "app_connector_blocked"  # where AFAS says so in the answer
     IP_NOT_ALLOWED = "ip_not_allowed"  # 403
-    CONNECTOR_NOT_AUTHORISED = "connector_not_authorised"  # 401 on a connector, or 500 "niet ondersteund"
+    CONNECTOR_NOT_AUTHORISED = (
+        "connector_not_authorised"  # 401 on a connector, or 500 "niet ondersteund"
+    )
     DEFINITION_BLOCKED = "definition_blocked"  # 500 "GetConnector (definitie) is geblokkeerd"
     NOT_FOUND = "not_found"  # 404: unknown route, query too long, file missing
     MAINTENANCE = "maintenance"  # 503, with retry_after
@@ -41,6 +43,7 @@ class AfasOutcome:
     data: Any = None  # the parsed JSON body of a successful answer
     elapsed_ms: float = 0.0
     attempts: int = 1
+    reason: str | None = None  # for transport errors: dns, tls, reset, timeout, connect, ...
 
     @property
     def ok(self) -> bool:

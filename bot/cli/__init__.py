@@ -1,0 +1,20 @@
+"""The command-line twin of the bot: ``afasbot ...``."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import afas_commands
+
+app = typer.Typer(
+    name="afasbot",
+    help="AFAS helpdesk bot: check customers' AFAS App Connectors, run the AFAS sandbox.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+afas_commands.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,153 @@
+"""``afasbot sandbox`` and ``afasbot check --env N --kind K --token-file F``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from afas.check import run_check
+from afas.client import AfasClient
+from afas.environments import AfasEnvironment, EnvironmentFormatError
+from afas.profile import Profile, ProfileError, load_profile
+from afas.report import CheckReport
+from afas.tokens import AfasToken
+from bot.cli.common import fail, read_token_file
+from bot.cli.render import print_report, report_json
+from bot.settings import Settings, get_settings
+
+
+def make_client(settings: Settings, url_template: str | None = None) -> AfasClient:
+    return AfasClient(
+        url_template=url_template or settings.afas_url_template,
+        transport=settings.afas_transport,
+        per_environment_limit=settings.afas_per_environment_limit,
+        total_limit=settings.afas_total_limit,
+        timeout=settings.afas_timeout_seconds,
+        retries=settings.afas_retries,
+        accept_language=settings.afas_accept_language,
+    )
+
+
+def load_profile_or_fail(path: str | None) -> Profile:
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        fail(str(exc))
+
+
+async def check_environment(
+    settings: Settings,
+    env: AfasEnvironment,
+    token: AfasToken,
+    *,
+    profile: Profile,
+    deep: bool,
+) -> CheckReport:
+    async with make_client(settings) as client:
+        return await run_check(
+            client,
+            env,
+            token,
+            profile=profile,
+            deep=deep,
+            expiry_warning=timedelta(days=settings.token_expiry_warning_days),
+        )
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port).")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    scenario: Annotated[
+        str | None, typer.Option(help="Scenario file (TOML); default: the built-in set.")
+    ] = None,
+) -> None:
+    """Run the AFAS sandbox: a fake AFAS Profit REST API with many environments."""
+    from afas.sandbox.server import serve_forever
+
+    from afas.sandbox.scenario import default_scenario, load_scenario
+
+    try:
+        chosen = load_scenario(scenario) if scenario else default_scenario()
+    except (OSError, ValueError) as exc:
+        fail(f"cannot load the scenario {scenario}: {exc}")
+    serve_forever(chosen, host=host, port=port, on_ready=lambda url: _announce(url, chosen))
+
+
+def _announce(url_template: str, scenario) -> None:
+    from afas.sandbox.server import describe
+
+    console = Console()
+    console.print("[bold]AFAS sandbox[/bold]: these tokens are fakes, for the sandbox only.")
+    console.print(f"URL template: [bold]{url_template}[/bold]")
+    console.print(f"  export AFASBOT_AFAS_URL_TEMPLATE='{url_template}'")
+    for env in describe(scenario):
+        console.print(
+            f"[bold]{env['name']}[/bold]  env {env['number']} ({env['kind']}): {env['description']}"
+        )
+        console.print(f"  token: {env['token_xml']}", style="dim", soft_wrap=True)
+    console.print(
+        "Check one: save a token to a file, then "
+        "afasbot check --env 10001 --kind production --token-file token.txt"
+    )
+
+
+def check(
+    key: Annotated[str | None, typer.Argument(help="A registered org's key.")] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", help="Environment number (12345) or code (O12345AA).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="production, test or acceptance.")
+    ] = None,
+    token_file: Annotated[
+        str | None, typer.Option("--token-file", help="File with the token ('-' = stdin).")
+    ] = None,
+    deep: Annotated[bool, typer.Option(help="Also run every GetConnector with take=1.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="Requirements profile (TOML); default: built-in.")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="nl or en.")] = None,
+) -> None:
+    """Check an AFAS environment (or a registered org) against the setup guide.
+
+    Exit status: 0 healthy, 1 anything else, 2 bad input.
+    """
+    settings = get_settings()
+    language = lang or settings.language
+    if language not in ("nl", "en"):
+        fail("--lang must be nl or en")
+    chosen_profile = load_profile_or_fail(profile or settings.profile_path)
+    if key is not None:
+        if env or kind or token_file:
+            fail("give either an org key or --env/--kind/--token-file, not both")
+        from bot.cli.org_commands import check_stored_org
+
+        report = check_stored_org(settings, key, profile=chosen_profile, deep=deep)
+        title = f"Org {key}"
+    else:
+        if not env or not token_file:
+            fail("give an org key, or --env and --token-file (and --kind for a bare number)")
+        try:
+            environment = AfasEnvironment.parse(env, kind)
+        except EnvironmentFormatError as exc:
+            fail(str(exc))
+        token = read_token_file(token_file)
+        report = asyncio.run(
+            check_environment(settings, environment, token, profile=chosen_profile, deep=deep)
+        )
+        title = None
+    if as_json:
+        typer.echo(report_json(report, org=key))
+    else:
+        print_report(Console(), report, language=language, title=title)
+    raise typer.Exit(0 if report.healthy else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sandbox)
+    app.command()(check)

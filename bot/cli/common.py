@@ -1,0 +1,42 @@
+"""What every CLI command shares: one-line errors with exit status 2, the operator's name."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from afas.tokens import AfasToken, TokenFormatError
+
+USAGE_ERROR = 2
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    """Print one line to stderr and exit (2 = bad input; nothing was changed)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def read_token_file(path: str) -> AfasToken:
+    """Read a token from a file (``-`` for stdin); any failure is a one-line usage error."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a text file"
+        fail(f"cannot read the token file {path}: {reason}")
+    try:
+        return AfasToken.parse(text)
+    except TokenFormatError as exc:
+        fail(f"the token file {path} holds no AFAS token. {exc}")
+
+
+def operator_name() -> str:
+    """Who runs the CLI, for the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:{os.getuid()}"

@@ -1,0 +1,45 @@
+"""All settings, read once from the environment (prefix ``AFASBOT_``) and an optional .env."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from afas.environments import DEFAULT_URL_TEMPLATE, validate_url_template
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AFASBOT_", env_file=".env", extra="ignore")
+
+    # AFAS
+    afas_url_template: str = DEFAULT_URL_TEMPLATE
+    afas_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    afas_per_environment_limit: int = Field(4, ge=1, le=8)
+    afas_total_limit: int = Field(64, ge=1, le=1024)
+    afas_timeout_seconds: float = Field(30.0, gt=0)
+    afas_retries: int = Field(2, ge=0, le=5)
+    afas_accept_language: str | None = None
+    profile_path: str | None = None
+    token_expiry_warning_days: int = Field(14, ge=0)
+    check_concurrency: int = Field(8, ge=1, le=256)
+
+    # Storage
+    database_url: str = "sqlite:///afasbot.sqlite3"
+    encryption_keys: SecretStr | None = None
+    encryption_key_file: str | None = None
+
+    # People
+    language: Literal["nl", "en"] = "en"
+
+    @field_validator("afas_url_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return validate_url_template(value)
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
