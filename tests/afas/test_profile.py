@@ -99,7 +99,8 @@ title = { nl = "X", en = "X" }
         ),
         (
             '[[requirement]]\nid = "s"\nkind = "special_connector"\nconnector = "S"\n'
-            'endpoint = "https://evil.example"\nguide_section = "1"\ntitle = { nl = "a", en = "b" }\n',
+            'endpoint = "https://evil.example"\nguide_section = "1"\n'
+            'title = { nl = "a", en = "b" }\n',
             "endpoint",
         ),
     ],
