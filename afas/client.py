@@ -268,7 +268,9 @@ def _make_http_client(
         from httpx_aiohttp import AiohttpTransport
 
         return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits, trust_env=False),
+            transport=AiohttpTransport(
+                limits=limits, trust_env=False, client=lambda: _aiohttp_session(limits)
+            ),
             headers=headers,
             timeout=timeout,
             trust_env=False,
@@ -276,3 +278,23 @@ def _make_http_client(
     if transport == "httpx":
         return httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits, trust_env=False)
     raise ValueError(f"unknown transport {transport!r}: use 'aiohttp' or 'httpx'")
+
+
+def _aiohttp_session(limits: httpx.Limits):
+    """An aiohttp session without aiohttp's own silent retry of dropped connections.
+
+    aiohttp resends an idempotent request once when the server drops the connection
+    (RFC 9112 allows it). Our retry policy (bounded, jittered, counted in ``attempts``) is
+    the only one, so that both transports make the same requests and the counts are true.
+    """
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(
+        limit=limits.max_connections or 0,
+        keepalive_timeout=limits.keepalive_expiry,
+        ssl=httpx.create_ssl_context(),
+    )
+    session = aiohttp.ClientSession(connector=connector, trust_env=False)
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+    return session

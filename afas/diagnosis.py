@@ -42,10 +42,11 @@ class ProbeResults:
     update_meta: dict[str, AfasOutcome] = field(default_factory=dict)  # UpdateConnector id
 
     def all(self) -> list[AfasOutcome]:
+        """Every distinct answer (the version probe doubles as AppConnectorVersion's)."""
         outcomes = [self.profit_version, self.metainfo, *self.special.values()]
         for mapping in (self.rows, self.get_meta, self.update_meta):
             outcomes.extend(mapping.values())
-        return outcomes
+        return list({id(outcome): outcome for outcome in outcomes}.values())
 
 
 @dataclass(frozen=True)
