@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,35 +65,59 @@ def sandbox(
     scenario: Annotated[
         str | None, typer.Option(help="Scenario file (TOML); default: the built-in set.")
     ] = None,
+    token_dir: Annotated[
+        str | None,
+        typer.Option(help="Also write each environment's (fake) token to DIR/NAME.token."),
+    ] = None,
 ) -> None:
     """Run the AFAS sandbox: a fake AFAS Profit REST API with many environments."""
+    from afas.sandbox.scenario import ScenarioError, default_scenario, load_scenario
     from afas.sandbox.server import serve_forever
-
-    from afas.sandbox.scenario import default_scenario, load_scenario
 
     try:
         chosen = load_scenario(scenario) if scenario else default_scenario()
-    except (OSError, ValueError) as exc:
+    except (OSError, ScenarioError) as exc:
         fail(f"cannot load the scenario {scenario}: {exc}")
-    serve_forever(chosen, host=host, port=port, on_ready=lambda url: _announce(url, chosen))
+    if token_dir:
+        _write_tokens(chosen, Path(token_dir))
+    serve_forever(
+        chosen,
+        host=host,
+        port=port,
+        on_ready=lambda url: _announce(url, chosen, token_dir),
+        log_level="warning",
+    )
 
 
-def _announce(url_template: str, scenario) -> None:
+def _write_tokens(scenario, directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for env in scenario.environments:
+            (directory / f"{env.name}.token").write_text(env.token().xml + "\n")
+    except OSError as exc:
+        fail(f"cannot write tokens to {directory}: {exc.strerror}")
+
+
+def _announce(url_template: str, scenario, token_dir: str | None) -> None:
     from afas.sandbox.server import describe
 
-    console = Console()
-    console.print("[bold]AFAS sandbox[/bold]: these tokens are fakes, for the sandbox only.")
-    console.print(f"URL template: [bold]{url_template}[/bold]")
-    console.print(f"  export AFASBOT_AFAS_URL_TEMPLATE='{url_template}'")
-    for env in describe(scenario):
-        console.print(
-            f"[bold]{env['name']}[/bold]  env {env['number']} ({env['kind']}): {env['description']}"
-        )
-        console.print(f"  token: {env['token_xml']}", style="dim", soft_wrap=True)
-    console.print(
-        "Check one: save a token to a file, then "
-        "afasbot check --env 10001 --kind production --token-file token.txt"
-    )
+    echo = typer.echo
+    echo("AFAS sandbox. The tokens below are fakes, valid in this sandbox only.")
+    echo(f"URL template: {url_template}")
+    echo("In another terminal:")
+    echo(f"  export AFASBOT_AFAS_URL_TEMPLATE='{url_template}'")
+    echo("")
+    for env in describe(scenario, url_template):
+        echo(f"{env['name']}: environment {env['number']} ({env['kind']}). {env['description']}")
+        if token_dir:
+            echo(
+                f"  afasbot check --env {env['number']} --kind {env['kind']} "
+                f"--token-file {Path(token_dir) / (env['name'] + '.token')}"
+            )
+        else:
+            echo(f"  token: {env['token']}")
+    echo("")
+    echo("Serving; Ctrl+C stops.")
 
 
 def check(

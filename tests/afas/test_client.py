@@ -92,7 +92,9 @@ async def test_a_connection_refused_is_a_transport_error() -> None:
     from afas.tokens import AfasToken
 
     async with AfasClient(url_template=template, retries=0) as c:
-        outcome = await c.metainfo(AfasEnvironment("1", EnvironmentKind.PRODUCTION), AfasToken("A" * 64))
+        outcome = await c.metainfo(
+            AfasEnvironment("1", EnvironmentKind.PRODUCTION), AfasToken("A" * 64)
+        )
     assert (outcome.kind, outcome.reason) == (OutcomeKind.TRANSPORT_ERROR, "connect")
 
 

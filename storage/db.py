@@ -1,0 +1,102 @@
+"""Engines and sessions for SQLite (the default, one file) and PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+DEFAULT_DATABASE_URL = "sqlite:///afasbot.sqlite3"
+
+#: How long a SQLite writer waits for another one before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def default_database_url() -> str:
+    """The default: a SQLite file ``afasbot.sqlite3`` in the working directory."""
+    return DEFAULT_DATABASE_URL
+
+
+def normalize_database_url(database_url: str | URL) -> URL:
+    """Map ``postgres://`` and ``postgresql://`` (as hosting platforms hand them out) to
+    psycopg 3, the only PostgreSQL driver afasbot ships with. Other URLs pass unchanged."""
+    url = make_url(database_url)
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def make_engine(database_url: str | URL, *, echo: bool = False) -> Engine:
+    """An engine with afasbot's connection settings.
+
+    SQLite: WAL (readers do not block the writer), foreign keys on (SQLite's default is off),
+    a busy timeout (writers wait instead of failing), and ``secure_delete`` so that a removed
+    org's ciphertext is overwritten in the file rather than left in a free page.
+    PostgreSQL: psycopg 3 with pre-ping, so a replica survives a database restart.
+
+    SQLite keeps the driver's own transaction handling on purpose: a transaction begins at the
+    first write, so a read-then-write session never holds a stale read snapshot that would make
+    its write fail at once with "database is locked" (it waits on the busy timeout instead).
+    The price is that SAVEPOINTs are unreliable, so the repository never uses them (it uses
+    ``INSERT ... ON CONFLICT DO NOTHING`` instead).
+    """
+    url = normalize_database_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                # Sessions are used from the scheduler's and Bolt's threads; each session
+                # holds its own connection, never shared between threads at once.
+                "check_same_thread": False,
+            },
+        )
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA secure_delete=ON")
+    finally:
+        cursor.close()
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    """An ``INSERT`` that supports ``ON CONFLICT DO NOTHING`` on the session's database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"afasbot supports SQLite and PostgreSQL, not {name}")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (``expire_on_commit=False``), so that
+    repository results can be used after the session is closed."""
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, rolls back if it raises."""
+    with make_session_factory(engine)() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

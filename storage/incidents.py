@@ -1,0 +1,126 @@
+"""Incidents: an org's alert episodes and the Slack message that announced each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.audit import add_audit_event
+from storage.datetimes import utcnow
+from storage.db import insert_for
+from storage.errors import UnknownIncidentError
+from storage.models import Incident, Org
+from storage.orgs import get_org
+
+
+def open_incident(
+    session: Session, org: Org, *, kind: str, opened_at: datetime
+) -> tuple[Incident, bool]:
+    """Open an incident of ``kind`` for ``org``, or return the one already open.
+
+    Returns ``(incident, created)``. A partial unique index allows one open incident per org
+    and kind, and the insert is ``ON CONFLICT DO NOTHING``, so two replicas opening the same
+    incident at once end up with one.
+    """
+    if org.id is None:
+        raise ValueError("the org must be stored first")
+    statement = (
+        insert_for(session, Incident)
+        .values(org_id=org.id, kind=kind, opened_at=opened_at)
+        .on_conflict_do_nothing(
+            index_elements=["org_id", "kind"],
+            index_where=col(Incident.closed_at).is_(None),
+        )
+        .returning(Incident.id)
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    incident = session.exec(
+        select(Incident)
+        .where(Incident.org_id == org.id, Incident.kind == kind, col(Incident.closed_at).is_(None))
+        .execution_options(populate_existing=True)
+    ).one()
+    return incident, new_id is not None
+
+
+def get_incident(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id, populate_existing=True)
+    if incident is None:
+        raise UnknownIncidentError(incident_id)
+    return incident
+
+
+def close_incident(session: Session, incident_id: int, *, closed_at: datetime) -> bool:
+    """Close an open incident. True when this call closed it, False when it was closed
+    already (so exactly one caller goes on to announce the recovery)."""
+    get_incident(session, incident_id)
+    statement = (
+        update(Incident)
+        .where(col(Incident.id) == incident_id, col(Incident.closed_at).is_(None))
+        .values(closed_at=closed_at)
+        .execution_options(synchronize_session="fetch")
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def acknowledge_incident(
+    session: Session, incident_id: int, *, actor: str, at: datetime | None = None
+) -> bool:
+    """Record who acknowledged an open incident. True when this call did; False when it was
+    acknowledged before or is closed. Writes an audit event when it did."""
+    at = at or utcnow()
+    incident = get_incident(session, incident_id)
+    statement = (
+        update(Incident)
+        .where(
+            col(Incident.id) == incident_id,
+            col(Incident.acknowledged_at).is_(None),
+            col(Incident.closed_at).is_(None),
+        )
+        .values(acknowledged_by=actor, acknowledged_at=at)
+        .execution_options(synchronize_session="fetch")
+    )
+    if session.execute(statement).rowcount != 1:
+        return False
+    org = session.get(Org, incident.org_id)
+    add_audit_event(
+        session,
+        actor=actor,
+        action="incident.acknowledged",
+        org_key=org.key if org is not None else None,
+        at=at,
+        details={"incident_id": incident_id, "kind": incident.kind},
+    )
+    return True
+
+
+def set_incident_message(session: Session, incident_id: int, *, channel: str, ts: str) -> Incident:
+    """Remember the Slack message that announced the incident (for edits and thread replies)."""
+    incident = get_incident(session, incident_id)
+    incident.slack_channel = channel
+    incident.slack_ts = ts
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def open_incidents(session: Session, *, org_id: int | None = None) -> list[Incident]:
+    """Every open incident (of one org if given), oldest first."""
+    query = select(Incident).where(col(Incident.closed_at).is_(None))
+    if org_id is not None:
+        query = query.where(Incident.org_id == org_id)
+    return list(session.exec(query.order_by(col(Incident.opened_at), col(Incident.id))).all())
+
+
+def org_incidents(session: Session, key: str, *, since: datetime) -> list[Incident]:
+    """An org's incidents open at any time since ``since`` (for the handover note), oldest
+    first. ``UnknownOrgError`` for an unknown key."""
+    org = get_org(session, key)
+    query = (
+        select(Incident)
+        .where(Incident.org_id == org.id)
+        .where((col(Incident.closed_at).is_(None)) | (col(Incident.closed_at) >= since))
+        .order_by(col(Incident.opened_at), col(Incident.id))
+    )
+    return list(session.exec(query).all())

@@ -1,0 +1,196 @@
+"""The tables (sqlmodel). The schema itself is owned by the alembic migrations in
+``storage/migrations``; a test checks that both say the same thing.
+
+Conventions: integer surrogate keys; every datetime is a timezone-aware UTC ``UTCDateTime``;
+enumerations are stored as short strings (validated in the repository, no database enum types,
+so adding a value needs no migration); JSON columns use SQLAlchemy's portable ``JSON``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from afas.environments import AfasEnvironment, EnvironmentKind
+from storage.datetimes import UTCDateTime
+
+#: Deterministic constraint names, so later migrations (SQLite batch mode too) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: The metadata of afasbot's tables only (not the process-wide ``SQLModel.metadata``).
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StorageModel(SQLModel, registry=registry(metadata=metadata)):
+    """Base of afasbot's tables: binds them to ``metadata`` above."""
+
+
+# Column sizes, shared with the repository's validation.
+ORG_KEY_MAX = 40
+ACTOR_MAX = 200
+NAME_MAX = 200
+SLACK_ID_MAX = 64
+
+
+class CheckTrigger(StrEnum):
+    SCHEDULE = "schedule"
+    COMMAND = "command"
+    REGISTRATION = "registration"
+    CLI = "cli"
+
+
+class OrgState(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+    UNREACHABLE = "unreachable"
+
+
+class Org(StorageModel, table=True):
+    """A customer organisation: its AFAS environment, its encrypted token, its schedule."""
+
+    __tablename__ = "orgs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(ORG_KEY_MAX), unique=True)
+    display_name: str = Field(sa_type=String(NAME_MAX))
+    env_number: str = Field(sa_type=String(9))
+    env_kind: str = Field(sa_type=String(16))
+    # Fernet token (MultiFernet, url-safe base64, starts with "gAAAAA"); a later scheme can be
+    # told apart by a prefix such as "v2:", which a Fernet token never has.
+    token_ciphertext: str = Field(sa_type=Text)
+    token_key_id: str = Field(sa_type=String(8))
+    token_fingerprint: str = Field(sa_type=String(16))
+    alert_channel: str | None = Field(default=None, sa_type=String(SLACK_ID_MAX))
+    cs_owner: str | None = Field(default=None, sa_type=String(NAME_MAX))
+    notes: str = Field(default="", sa_type=Text)
+    check_interval_seconds: int = Field(default=900, sa_type=Integer)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    lease_owner: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    mute_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    current_state: str | None = Field(default=None, sa_type=String(16))
+    last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(sa_type=String(ACTOR_MAX))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_by: str = Field(sa_type=String(ACTOR_MAX))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def environment(self) -> AfasEnvironment:
+        return AfasEnvironment(self.env_number, EnvironmentKind(self.env_kind))
+
+    def is_muted(self, now: datetime) -> bool:
+        return self.mute_until is not None and self.mute_until > now
+
+    def __repr__(self) -> str:  # the ciphertext stays out of logs and tracebacks
+        return f"Org(id={self.id!r}, key={self.key!r}, fingerprint={self.token_fingerprint!r})"
+
+    __str__ = __repr__
+
+
+class CheckRun(StorageModel, table=True):
+    """One check of one org: when, why, how long, and the report's items."""
+
+    __tablename__ = "check_runs"
+    __table_args__ = (Index("ix_check_runs_org_id_started_at", "org_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", ondelete="CASCADE")
+    trigger: str = Field(sa_type=String(16))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    duration_ms: int = Field(sa_type=Integer)
+    overall_state: str = Field(sa_type=String(16))
+    items: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    summary: str = Field(default="", sa_type=Text)
+
+
+class Incident(StorageModel, table=True):
+    """An alert episode of one org, from opening to closing, with its Slack message."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # At most one open incident per org and kind, enforced by the database so that two
+        # replicas cannot both open one; also the index for "open incidents".
+        Index(
+            "ix_incidents_open",
+            "org_id",
+            "kind",
+            unique=True,
+            sqlite_where="closed_at IS NULL",
+            postgresql_where="closed_at IS NULL",
+        ),
+        Index("ix_incidents_org_id_opened_at", "org_id", "opened_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", ondelete="CASCADE")
+    kind: str = Field(sa_type=String(40))
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_by: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    slack_channel: str | None = Field(default=None, sa_type=String(SLACK_ID_MAX))
+    slack_ts: str | None = Field(default=None, sa_type=String(32))
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class AuditEvent(StorageModel, table=True):
+    """Who did what, when, to which org. ``org_key`` is text so it outlives the org."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_org_key_at", "org_key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(sa_type=String(ACTOR_MAX))
+    action: str = Field(sa_type=String(64))
+    org_key: str | None = Field(default=None, sa_type=String(ORG_KEY_MAX))
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxMessage(StorageModel, table=True):
+    """A notification written before it is sent (transactional outbox), once per dedup_key."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "not_before",
+            sqlite_where="sent_at IS NULL",
+            postgresql_where="sent_at IS NULL",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int | None = Field(default=None, foreign_key="orgs.id", ondelete="SET NULL", index=True)
+    incident_id: int | None = Field(
+        default=None, foreign_key="incidents.id", ondelete="SET NULL", index=True
+    )
+    kind: str = Field(sa_type=String(40))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    dedup_key: str = Field(sa_type=String(200), unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = Field(default=0, sa_type=Integer)
+    claimed_by: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+TABLES = (Org, CheckRun, Incident, AuditEvent, OutboxMessage)

@@ -1,0 +1,471 @@
+"""Orgs: registration (and token replacement), lookup with suggestions, settings, removal.
+
+Style of every repository module: functions take a ``Session`` and work inside its
+transaction; they flush (so errors surface here, as domain errors) but do not commit: the
+caller's ``session_scope`` commits the change together with its audit event. The exceptions
+(``claim_*``, ``rotate_tokens``) say so.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from afas.environments import AfasEnvironment
+from afas.tokens import AfasToken
+from storage.audit import add_audit_event, normalize_actor
+from storage.crypto import TokenCipher
+from storage.datetimes import utcnow
+from storage.errors import DuplicateOrgError, InvalidOrgError, UnknownOrgError
+from storage.models import (
+    NAME_MAX,
+    ORG_KEY_MAX,
+    CheckRun,
+    Incident,
+    Org,
+    OutboxMessage,
+)
+from storage.secrecy import looks_like_secret
+
+DEFAULT_CHECK_INTERVAL_SECONDS: Final = 900
+MIN_CHECK_INTERVAL_SECONDS: Final = 60
+MAX_CHECK_INTERVAL_SECONDS: Final = 7 * 24 * 3600
+NOTES_MAX: Final = 4000
+
+_KEY = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_SLACK_CHANNEL_ID = re.compile(r"[A-Z0-9]{2,64}")
+KEY_RULE = (
+    f"An org key is 2–{ORG_KEY_MAX} characters: lowercase letters, digits and dashes, "
+    "starting and ending with a letter or digit (such as acme-bv)."
+)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRegistration:
+    """The result of ``add_org`` / ``replace_token``: ``replaced`` says an existing org's token
+    was replaced (rotation); ``previous_fingerprint`` is the old token's fingerprint then."""
+
+    org: Org
+    replaced: bool
+    previous_fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedOrg:
+    key: str
+    display_name: str
+    token_fingerprint: str
+    check_runs_deleted: int
+    incidents_deleted: int
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def normalize_org_key(text: str) -> str:
+    """The key as stored: stripped and lowercased; ``InvalidOrgError`` if it is not a key.
+
+    The message never repeats the input (an agent may have pasted something else there).
+    """
+    key = text.strip().lower() if isinstance(text, str) else ""
+    if not (2 <= len(key) <= ORG_KEY_MAX and _KEY.fullmatch(key)):
+        raise InvalidOrgError(KEY_RULE, field="key")
+    return key
+
+
+def _display_name(text: str) -> str:
+    name = " ".join((text or "").split())
+    if not name:
+        raise InvalidOrgError("Give the org a display name.", field="display_name")
+    if len(name) > NAME_MAX:
+        raise InvalidOrgError(
+            f"The display name is longer than {NAME_MAX} characters.", field="display_name"
+        )
+    return _no_secret(name, "display_name")
+
+
+def _alert_channel(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    channel = text.strip()
+    if not _SLACK_CHANNEL_ID.fullmatch(channel):
+        raise InvalidOrgError(
+            "The alert channel must be a Slack channel id, such as C0123456789.",
+            field="alert_channel",
+        )
+    return channel
+
+
+def _cs_owner(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    owner = text.strip()
+    if len(owner) > NAME_MAX:
+        raise InvalidOrgError(
+            f"The customer-success owner is longer than {NAME_MAX} characters.", field="cs_owner"
+        )
+    return _no_secret(owner, "cs_owner")
+
+
+def _notes(text: str | None) -> str:
+    notes = (text or "").strip()
+    if len(notes) > NOTES_MAX:
+        raise InvalidOrgError(f"The notes are longer than {NOTES_MAX} characters.", field="notes")
+    return _no_secret(notes, "notes")
+
+
+def _interval(seconds: int) -> int:
+    if not (MIN_CHECK_INTERVAL_SECONDS <= int(seconds) <= MAX_CHECK_INTERVAL_SECONDS):
+        raise InvalidOrgError(
+            f"The check interval must be between {MIN_CHECK_INTERVAL_SECONDS} seconds "
+            f"and {MAX_CHECK_INTERVAL_SECONDS // 86400} days.",
+            field="check_interval_seconds",
+        )
+    return int(seconds)
+
+
+def _no_secret(text: str, field: str) -> str:
+    if looks_like_secret(text):
+        raise InvalidOrgError(
+            "This field looks like it holds a token. A token goes only in the token field, "
+            "where it is stored encrypted.",
+            field=field,
+        )
+    return text
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+def add_org(
+    session: Session,
+    *,
+    key: str,
+    display_name: str,
+    environment: AfasEnvironment,
+    token: AfasToken,
+    cipher: TokenCipher,
+    actor: str,
+    alert_channel: str | None = None,
+    cs_owner: str | None = None,
+    notes: str = "",
+    check_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS,
+    replace_token: bool = False,
+    now: datetime | None = None,
+) -> OrgRegistration:
+    """Register an org with its token, encrypted. The org is due for a check at once.
+
+    An existing key raises ``DuplicateOrgError``, unless ``replace_token``: then this is a
+    re-registration: the token is replaced (rotation) and the other given fields overwrite the
+    stored ones; the result says ``replaced=True``. Writes an audit event.
+    """
+    now = now or utcnow()
+    actor = normalize_actor(actor)
+    key = normalize_org_key(key)
+    fields: dict[str, Any] = {
+        "display_name": _display_name(display_name),
+        "env_number": environment.number,
+        "env_kind": environment.kind.value,
+        "alert_channel": _alert_channel(alert_channel),
+        "cs_owner": _cs_owner(cs_owner),
+        "notes": _notes(notes),
+        "check_interval_seconds": _interval(check_interval_seconds),
+    }
+    existing = find_org(session, key)
+    if existing is not None:
+        if not replace_token:
+            raise DuplicateOrgError(key)
+        previous = existing.token_fingerprint
+        changed = sorted(name for name, value in fields.items() if getattr(existing, name) != value)
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        _store_token(existing, token, cipher)
+        existing.next_check_at = now
+        _touch(existing, actor, now)
+        session.flush()
+        add_audit_event(
+            session,
+            actor=actor,
+            action="org.token_replaced",
+            org_key=key,
+            at=now,
+            details={
+                "previous_fingerprint": previous,
+                "fingerprint": existing.token_fingerprint,
+                "key_id": existing.token_key_id,
+                "changed_fields": changed,
+                "environment": environment.label,
+            },
+        )
+        return OrgRegistration(existing, replaced=True, previous_fingerprint=previous)
+
+    org = Org(key=key, **fields, created_by=actor, created_at=now, next_check_at=now)
+    _store_token(org, token, cipher)
+    _touch(org, actor, now)
+    session.add(org)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another session registered the same key between our lookup and our insert. The
+        # transaction is unusable now (PostgreSQL aborts it), so it is rolled back.
+        session.rollback()
+        raise DuplicateOrgError(key) from None
+    add_audit_event(
+        session,
+        actor=actor,
+        action="org.registered",
+        org_key=key,
+        at=now,
+        details={
+            "display_name": org.display_name,
+            "environment": environment.label,
+            "fingerprint": org.token_fingerprint,
+            "key_id": org.token_key_id,
+            "alert_channel": org.alert_channel,
+            "cs_owner": org.cs_owner,
+            "has_notes": bool(org.notes),
+        },
+    )
+    return OrgRegistration(org, replaced=False)
+
+
+def replace_token(
+    session: Session,
+    key: str,
+    *,
+    token: AfasToken,
+    cipher: TokenCipher,
+    actor: str,
+    now: datetime | None = None,
+) -> OrgRegistration:
+    """Replace only the token of an existing org (the customer generated a new one)."""
+    now = now or utcnow()
+    org = get_org(session, key)
+    previous = org.token_fingerprint
+    _store_token(org, token, cipher)
+    org.next_check_at = now
+    _touch(org, actor, now)
+    session.flush()
+    add_audit_event(
+        session,
+        actor=actor,
+        action="org.token_replaced",
+        org_key=org.key,
+        at=now,
+        details={
+            "previous_fingerprint": previous,
+            "fingerprint": org.token_fingerprint,
+            "key_id": org.token_key_id,
+            "changed_fields": [],
+        },
+    )
+    return OrgRegistration(org, replaced=True, previous_fingerprint=previous)
+
+
+def decrypt_token(org: Org, cipher: TokenCipher) -> AfasToken:
+    """The org's token, decrypted: the only way to get a token back out of storage.
+
+    ``TokenDecryptError`` (naming the org and the key id, never the value) when the configured
+    keys cannot read it or the stored value was altered.
+    """
+    return cipher.decrypt(org.token_ciphertext, org_key=org.key, stored_key_id=org.token_key_id)
+
+
+def _store_token(org: Org, token: AfasToken, cipher: TokenCipher) -> None:
+    org.token_ciphertext, org.token_key_id = cipher.encrypt(token)
+    org.token_fingerprint = token.fingerprint
+
+
+def _touch(org: Org, actor: str, now: datetime) -> None:
+    org.updated_by = normalize_actor(actor)
+    org.updated_at = now
+
+
+# --- lookup -------------------------------------------------------------------------------
+
+
+def find_org(session: Session, key: str) -> Org | None:
+    """The org with this key, or None (also for input that is not a key at all)."""
+    try:
+        key = normalize_org_key(key)
+    except InvalidOrgError:
+        return None
+    return session.exec(select(Org).where(Org.key == key)).first()
+
+
+def get_org(session: Session, key: str) -> Org:
+    """The org with this key, or ``UnknownOrgError`` listing the nearest known keys."""
+    org = find_org(session, key)
+    if org is not None:
+        return org
+    known = list(session.exec(select(Org.key).order_by(Org.key)).all())
+    try:
+        shown: str | None = normalize_org_key(key)
+    except InvalidOrgError:
+        shown = None
+    probe = shown if shown is not None else (key or "").strip().lower()[:ORG_KEY_MAX]
+    raise UnknownOrgError(shown, suggest_keys(probe, known), known=len(known))
+
+
+def suggest_keys(key: str, known: list[str], limit: int = 3) -> list[str]:
+    """Known keys near ``key``: close spellings first, then keys that contain it."""
+    if not key:
+        return []
+    found = difflib.get_close_matches(key, known, n=limit, cutoff=0.6)
+    if len(key) >= 2:
+        found += [k for k in known if (key in k or k in key) and k not in found]
+    return found[:limit]
+
+
+def list_orgs(session: Session) -> list[Org]:
+    """Every org, by key."""
+    return list(session.exec(select(Org).order_by(Org.key)).all())
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def update_org(
+    session: Session,
+    key: str,
+    *,
+    actor: str,
+    display_name: str | _Unset = UNSET,
+    alert_channel: str | _Unset | None = UNSET,
+    cs_owner: str | _Unset | None = UNSET,
+    notes: str | _Unset = UNSET,
+    check_interval_seconds: int | _Unset = UNSET,
+    now: datetime | None = None,
+) -> Org:
+    """Change an org's settings (only the arguments given). Writes an audit event naming the
+    changed fields (with the values, except the notes)."""
+    now = now or utcnow()
+    org = get_org(session, key)
+    wanted: dict[str, Any] = {}
+    if not isinstance(display_name, _Unset):
+        wanted["display_name"] = _display_name(display_name)
+    if not isinstance(alert_channel, _Unset):
+        wanted["alert_channel"] = _alert_channel(alert_channel)
+    if not isinstance(cs_owner, _Unset):
+        wanted["cs_owner"] = _cs_owner(cs_owner)
+    if not isinstance(notes, _Unset):
+        wanted["notes"] = _notes(notes)
+    if not isinstance(check_interval_seconds, _Unset):
+        wanted["check_interval_seconds"] = _interval(check_interval_seconds)
+    changed = {name: value for name, value in wanted.items() if getattr(org, name) != value}
+    if not changed:
+        return org
+    for name, value in changed.items():
+        setattr(org, name, value)
+    _touch(org, actor, now)
+    session.flush()
+    shown = {name: value for name, value in changed.items() if name != "notes"}
+    add_audit_event(
+        session,
+        actor=actor,
+        action="org.updated",
+        org_key=org.key,
+        at=now,
+        details={"changed_fields": sorted(changed), "values": shown},
+    )
+    return org
+
+
+def mute_org(
+    session: Session,
+    key: str,
+    *,
+    until: datetime | None,
+    actor: str,
+    now: datetime | None = None,
+) -> Org:
+    """Mute an org's alerts until ``until`` (None unmutes). Checks keep running."""
+    now = now or utcnow()
+    org = get_org(session, key)
+    org.mute_until = until
+    _touch(org, actor, now)
+    session.flush()
+    add_audit_event(
+        session,
+        actor=actor,
+        action="org.muted" if until is not None else "org.unmuted",
+        org_key=org.key,
+        at=now,
+        details={"until": until.isoformat() if until is not None else None},
+    )
+    return org
+
+
+# --- removal ------------------------------------------------------------------------------
+
+
+def remove_org(
+    session: Session, key: str, *, actor: str, now: datetime | None = None
+) -> RemovedOrg:
+    """Delete an org, its token ciphertext, its check runs and its incidents.
+
+    Audit events stay (they hold the org key as text). Outbox messages stay, unlinked
+    (``org_id``/``incident_id`` set to NULL): their payloads are self-contained. Children are
+    deleted explicitly rather than by relying on ``ON DELETE`` alone, so the result is the same
+    on a SQLite connection without foreign keys enabled.
+    """
+    now = now or utcnow()
+    org = get_org(session, key)
+    org_id = org.id
+    runs = session.execute(delete(CheckRun).where(col(CheckRun.org_id) == org_id))
+    incident_ids = select(Incident.id).where(Incident.org_id == org_id).scalar_subquery()
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.incident_id).in_(incident_ids))
+        .values(incident_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.org_id) == org_id)
+        .values(org_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    incidents = session.execute(delete(Incident).where(col(Incident.org_id) == org_id))
+    removed = RemovedOrg(
+        key=org.key,
+        display_name=org.display_name,
+        token_fingerprint=org.token_fingerprint,
+        check_runs_deleted=_rowcount(runs),
+        incidents_deleted=_rowcount(incidents),
+    )
+    session.delete(org)
+    session.flush()
+    add_audit_event(
+        session,
+        actor=actor,
+        action="org.removed",
+        org_key=removed.key,
+        at=now,
+        details={
+            "display_name": removed.display_name,
+            "fingerprint": removed.token_fingerprint,
+            "check_runs_deleted": removed.check_runs_deleted,
+            "incidents_deleted": removed.incidents_deleted,
+        },
+    )
+    return removed
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
