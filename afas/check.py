@@ -36,13 +36,19 @@ async def run_check(
     deep: bool = False,
     now: datetime | None = None,
     expiry_warning: timedelta = timedelta(days=14),
+    sequential: bool = False,
 ) -> CheckReport:
-    """Check one environment against the profile and return the report."""
+    """Check one environment against the profile and return the report.
+
+    ``sequential`` makes the same requests one after another: the baseline of
+    ``bench/check_latency.py``, never what the bot does.
+    """
     profile = profile or load_profile()
     catalogue = catalogue or load_catalogue()
     started_at = now or datetime.now(UTC)
     clock = time.perf_counter()
-    probes = await _probe(client, env, token, profile, deep)
+    gather = _one_after_another if sequential else asyncio.gather
+    probes = await _probe(client, env, token, profile, deep, gather)
     diagnosis = diagnose(
         profile, catalogue, env, probes, now=started_at, deep=deep, expiry_warning=expiry_warning
     )
@@ -69,6 +75,7 @@ async def _probe(
     token: AfasToken,
     profile: Profile,
     deep: bool,
+    gather,
 ) -> ProbeResults:
     specials = {
         r.id: r.endpoint
@@ -80,7 +87,7 @@ async def _probe(
         for r in profile.of_kind(RequirementKind.SPECIAL_CONNECTOR)
         if r.endpoint == VERSION_ENDPOINT
     ]
-    version, metainfo, *special_outcomes = await asyncio.gather(
+    version, metainfo, *special_outcomes = await gather(
         client.profit_version(env, token),
         client.metainfo(env, token),
         *(client.probe_special_endpoint(env, token, path) for path in specials.values()),
@@ -102,10 +109,10 @@ async def _probe(
         for r in profile.of_kind(RequirementKind.UPDATE_CONNECTOR)
         if r.connector in meta.update_connectors
     ]
-    rows, get_meta, update_meta = await asyncio.gather(
-        _each(gets, lambda c: client.get_connector(env, token, c, skip=0, take=1)),
-        _each(gets, lambda c: client.metainfo_get(env, token, c)),
-        _each(updates, lambda c: client.metainfo_update(env, token, c)),
+    rows, get_meta, update_meta = await gather(
+        _each(gets, lambda c: client.get_connector(env, token, c, skip=0, take=1), gather),
+        _each(gets, lambda c: client.metainfo_get(env, token, c), gather),
+        _each(updates, lambda c: client.metainfo_update(env, token, c), gather),
     )
     return ProbeResults(
         profit_version=version,
@@ -117,6 +124,10 @@ async def _probe(
     )
 
 
-async def _each(ids: list[str], call) -> dict[str, AfasOutcome]:
+async def _each(ids: list[str], call, gather) -> dict[str, AfasOutcome]:
     calls: list[Awaitable[AfasOutcome]] = [call(connector_id) for connector_id in ids]
-    return dict(zip(ids, await asyncio.gather(*calls), strict=True))
+    return dict(zip(ids, await gather(*calls), strict=True))
+
+
+async def _one_after_another(*calls: Awaitable):
+    return [await call for call in calls]

@@ -179,3 +179,11 @@ async def test_test_environment(client, scenario) -> None:
     assert env.environment().kind.value == "test"
     report = await check(client, scenario, "test-environment")
     assert report.overall is OverallState.HEALTHY
+
+
+async def test_the_sequential_baseline_makes_the_same_diagnosis(client, scenario) -> None:
+    env = scenario.by_name("near-miss")
+    concurrent = await run_check(client, env.environment(), env.token(), deep=True)
+    sequential = await run_check(client, env.environment(), env.token(), deep=True, sequential=True)
+    assert [i.to_dict() for i in sequential.items] == [i.to_dict() for i in concurrent.items]
+    assert sequential.requests == concurrent.requests
