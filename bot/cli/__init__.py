@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import afas_commands
+from bot.cli import afas_commands, db_commands, demo, org_commands, serve
 
 app = typer.Typer(
     name="afasbot",
@@ -14,6 +14,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 afas_commands.register(app)
+org_commands.register(app)
+db_commands.register(app)
+demo.register(app)
+serve.register(app)
 
 
 def main() -> None:

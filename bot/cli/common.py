@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -40,3 +42,16 @@ def operator_name() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return f"cli:{os.getuid()}"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the domain errors a person can fix into one line on stderr and exit status 2."""
+    from afas.environments import EnvironmentFormatError
+    from afas.profile import ProfileError
+    from storage.errors import StorageError
+
+    try:
+        yield
+    except (StorageError, EnvironmentFormatError, ProfileError, TokenFormatError) as exc:
+        fail(str(exc))

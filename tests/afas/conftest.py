@@ -1,23 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from afas.client import AfasClient
-from afas.sandbox.scenario import Scenario, default_scenario
 from afas.sandbox.server import SandboxServer
-
-
-@pytest.fixture(scope="session")
-def scenario() -> Scenario:
-    return default_scenario()
-
-
-@pytest.fixture(scope="session")
-def sandbox(scenario: Scenario) -> Iterator[SandboxServer]:
-    with SandboxServer(scenario) as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,114 +10,16 @@ the tables, milliseconds). Without a server the postgres variants are skipped, u
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage import schema
 from storage.crypto import TokenCipher, generate_key
 from storage.db import make_engine, make_session_factory
-from storage.models import metadata
-
-PG_HOST = "127.0.0.1"
-PG_PORT = 5432
-PG_UNREACHABLE = (
-    f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}; "
-    "set AFASBOT_REQUIRE_POSTGRES=1 to make this a failure"
-)
-
-
-def _admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=PG_HOST,
-        port=PG_PORT,
-        user="postgres",
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=3,
-    )
-
-
-@pytest.fixture(scope="session")
-def postgres_admin() -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the maintenance database, or skip/fail without a server."""
-    try:
-        connection = _admin_connection()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("AFASBOT_REQUIRE_POSTGRES") == "1":
-            pytest.fail(
-                f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT} and AFASBOT_REQUIRE_POSTGRES=1: "
-                f"{exc}",
-                pytrace=False,
-            )
-        pytest.skip(PG_UNREACHABLE)
-    with connection:
-        yield connection
-
-
-@contextmanager
-def _postgres_database(admin: psycopg.Connection) -> Iterator[str]:
-    """A new, empty database, dropped afterwards; yields its URL."""
-    name = f"afasbot_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def postgres_migrated(postgres_admin: psycopg.Connection) -> Iterator[str]:
-    """One database per run, migrated to head; tests share it with emptied tables."""
-    with _postgres_database(postgres_admin) as url:
-        schema.upgrade(url)
-        yield url
-
-
-def _empty_tables(url: str) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    dbname = url.rsplit("/", 1)[1]
-    with psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user="postgres", dbname=dbname, autocommit=True
-    ) as connection:
-        # A connection leaked by an earlier test would make this wait: fail instead.
-        connection.execute("SET lock_timeout = '5s'")
-        connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a new, empty database of its own (dropped after the test)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'afasbot.sqlite3'}"
-        return
-    with _postgres_database(request.getfixturevalue("postgres_admin")) as url:
-        yield url
-
-
-@pytest.fixture
-def migrated_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a database at the head revision with empty tables. Tests that change the
-    schema itself use ``database_url`` and migrate it themselves."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'afasbot.sqlite3'}"
-        schema.upgrade(url)
-        return url
-    url = request.getfixturevalue("postgres_migrated")
-    _empty_tables(url)
-    return url
+from tests.conftest import empty_tables
 
 
 @pytest.fixture
@@ -144,7 +46,7 @@ def new_session(engine: Engine) -> Callable[[], Session]:
 @pytest.fixture
 def postgres_engine(postgres_admin: psycopg.Connection, postgres_migrated: str) -> Iterator[Engine]:
     """The migrated PostgreSQL database, for behaviour only PostgreSQL has (row locks)."""
-    _empty_tables(postgres_migrated)
+    empty_tables(postgres_migrated)
     engine = make_engine(postgres_migrated)
     try:
         yield engine

@@ -1,0 +1,111 @@
+"""Checking registered orgs: decrypt the token for one call, run the check, record the run.
+
+Used by the CLI (``afasbot check KEY``, the demo) and, later, by the Slack commands and the
+scheduler, so every path records checks the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from afas.check import run_check
+from afas.client import AfasClient
+from afas.environments import AfasEnvironment
+from afas.report import CheckReport, ItemStatus
+from bot.runtime import Runtime
+from storage.models import CheckTrigger
+from storage.repository import add_audit_event, decrypt_token, get_org, record_check_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrgCheck:
+    org_key: str
+    display_name: str
+    report: CheckReport
+
+
+def summary_line(report: CheckReport) -> str:
+    """A short English summary for the check run row (no secrets: counts and ids only)."""
+    counts = report.counts()
+    failing = [i.requirement_id for i in report.items if i.status is ItemStatus.FAILING]
+    text = f"{report.overall.value}: {counts['failing']} failing, {counts['warning']} warnings"
+    if failing:
+        text += " (" + ", ".join(failing[:5]) + ("…" if len(failing) > 5 else "") + ")"
+    return text
+
+
+async def check_org(
+    runtime: Runtime,
+    client: AfasClient,
+    key: str,
+    *,
+    trigger: CheckTrigger,
+    actor: str | None = None,
+    deep: bool = False,
+) -> OrgCheck:
+    """Check one registered org and record the run (and, for a person's check, an audit event).
+
+    The database session is not held across the AFAS calls.
+    """
+    cipher = runtime.require_cipher()
+    with runtime.session() as session:
+        org = get_org(session, key)
+        env = AfasEnvironment.parse(org.env_number, org.env_kind)
+        token = decrypt_token(org, cipher)
+        org_key, display_name = org.key, org.display_name
+    report = await run_check(
+        client,
+        env,
+        token,
+        profile=runtime.profile,
+        deep=deep,
+        expiry_warning=runtime.expiry_warning,
+    )
+    del token
+    with runtime.session() as session:
+        org = get_org(session, org_key)
+        record_check_run(
+            session,
+            org,
+            trigger=trigger,
+            started_at=report.started_at,
+            duration_ms=int(report.duration_ms),
+            overall_state=report.overall.value,
+            items=[item.to_dict() for item in report.items],
+            summary=summary_line(report),
+        )
+        if actor is not None:
+            add_audit_event(
+                session,
+                actor=actor,
+                action="org.checked",
+                org_key=org_key,
+                details={"trigger": trigger.value, "deep": deep, "state": report.overall.value},
+            )
+    log.info("checked org %s: %s", org_key, report.overall.value)
+    return OrgCheck(org_key, display_name, report)
+
+
+async def check_orgs(
+    runtime: Runtime,
+    keys: list[str],
+    *,
+    trigger: CheckTrigger,
+    actor: str | None = None,
+    deep: bool = False,
+) -> list[OrgCheck]:
+    """Check several orgs concurrently (at most ``check_concurrency`` at a time)."""
+    limit = asyncio.Semaphore(runtime.settings.check_concurrency)
+    async with runtime.afas_client() as client:
+
+        async def one(key: str) -> OrgCheck:
+            async with limit:
+                return await check_org(
+                    runtime, client, key, trigger=trigger, actor=actor, deep=deep
+                )
+
+        return list(await asyncio.gather(*(one(key) for key in keys)))
