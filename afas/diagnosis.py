@@ -339,19 +339,11 @@ class _Diagnoser:
         return self._near_miss_item(r, miss, reason)
 
     def _near_miss_item(self, r: Requirement, miss: NearMiss, reason: LocalText) -> ReportItem:
-        found = LocalText(
-            nl=self.text.found["near_miss"].nl.format(
-                found=miss.found, expected=miss.expected, reason=reason.nl
-            ),
-            en=self.text.found["near_miss"].en.format(
-                found=miss.found, expected=miss.expected, reason=reason.en
-            ),
-        )
         return self.item(
             r,
             ItemStatus.FAILING,
             "near_miss",
-            found,
+            self.found("near_miss", found=miss.found, expected=miss.expected, reason=reason),
             fix=self.fix("near_miss", r, found=miss.found, expected=miss.expected),
             found_id=miss.found,
             near_miss_reason=miss.reason,

@@ -61,7 +61,10 @@ class LocalText(BaseModel):
         return self.en if language == "en" else self.nl
 
     def format(self, **values: object) -> LocalText:
-        return LocalText(nl=self.nl.format(**values), en=self.en.format(**values))
+        """Fill in placeholders; a ``LocalText`` value is filled in in the same language."""
+        nl = {k: v.nl if isinstance(v, LocalText) else v for k, v in values.items()}
+        en = {k: v.en if isinstance(v, LocalText) else v for k, v in values.items()}
+        return LocalText(nl=self.nl.format(**nl), en=self.en.format(**en))
 
 
 class Requirement(BaseModel):

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from afas.report import OverallState
+from afas.report import CheckReport, ItemStatus, OverallState
 from afas.sandbox.scenario import Scenario, default_scenario
 from afas.sandbox.server import SandboxServer
 from bot.cli.common import fail
@@ -100,18 +100,18 @@ def register_sandbox_orgs(runtime: Runtime, scenario: Scenario) -> list[str]:
 
 def show_overview(console: Console, results: list[OrgCheck], lang: str, elapsed: float) -> None:
     table = Table(title=f"{len(results)} orgs checked concurrently in {elapsed:.1f} s")
-    for column in ("org", "environment", "state", "failing", "warnings", "requests", "ms"):
-        table.add_column(column, justify="right" if column in ("requests", "ms") else "left")
+    table.add_column("org", no_wrap=True)
+    table.add_column("env", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("first problem" if lang == "en" else "eerste probleem")
+    table.add_column("ms", justify="right", no_wrap=True)
     for result in results:
         report = result.report
-        counts = report.counts()
         table.add_row(
             result.org_key,
-            report.environment,
+            report.env_number,
             f"[{OVERALL_STYLE[report.overall]}]{report.overall.value}[/]",
-            str(counts["failing"] or ""),
-            str(counts["warning"] or ""),
-            str(report.requests),
+            first_problem(report, lang),
             f"{report.duration_ms:.0f}",
         )
     console.print(table)
@@ -119,6 +119,25 @@ def show_overview(console: Console, results: list[OrgCheck], lang: str, elapsed:
     console.print(
         ", ".join(f"{states.count(s.value)} {s.value}" for s in OverallState if s.value in states)
     )
+
+
+def first_problem(report: CheckReport, lang: str) -> str:
+    """The first failing item (or warning, or what could not be checked), and how many more."""
+    for status in (ItemStatus.FAILING, ItemStatus.WARNING, ItemStatus.UNKNOWN):
+        items = [item for item in report.items if item.status is status]
+        if items:
+            text = (
+                items[0].title.get(lang)
+                if status is not ItemStatus.UNKNOWN
+                else (items[0].found.get(lang))
+            )
+            more = (
+                f" (+{len(items) - 1})"
+                if len(items) > 1 and status is not ItemStatus.UNKNOWN
+                else ""
+            )
+            return text + more
+    return ""
 
 
 def register(app: typer.Typer) -> None:

@@ -106,7 +106,9 @@ async def test_maintenance_is_unreachable_and_not_waited_for(client, scenario) -
     report = await check(client, scenario, "maintenance")
     assert report.overall is OverallState.UNREACHABLE
     assert report.facts["retry_after"] == 3600
-    assert "maintenance (retry in 60 min)" in report.item("get.SBQ_BTW").found.en
+    found = report.item("get.SBQ_BTW").found
+    assert found.en == "not checked: AFAS is in maintenance (retry in 60 min)"
+    assert found.nl == "niet gecontroleerd: AFAS is in onderhoud (opnieuw proberen over 60 min)"
     assert report.requests == SPECIALS_PROBED  # an hour's retry_after is not waited for in-round
 
 
@@ -161,7 +163,9 @@ async def test_garbage_answers_are_unreachable(client, scenario) -> None:
 async def test_dropped_connections_are_unreachable_after_retries(client, scenario) -> None:
     report = await check(client, scenario, "unreachable")
     assert report.overall is OverallState.UNREACHABLE
-    assert "connection was closed" in report.item("get.SBQ_BTW").found.en
+    assert report.item("get.SBQ_BTW").found.en == (
+        "not checked: no answer from AFAS: the connection was closed without an answer"
+    )
     assert report.requests == 3 * SPECIALS_PROBED  # two retries each
 
 
@@ -187,3 +191,21 @@ async def test_the_sequential_baseline_makes_the_same_diagnosis(client, scenario
     sequential = await run_check(client, env.environment(), env.token(), deep=True, sequential=True)
     assert [i.to_dict() for i in sequential.items] == [i.to_dict() for i in concurrent.items]
     assert sequential.requests == concurrent.requests
+
+
+async def test_every_text_of_every_scenario_is_filled_in_and_in_its_own_language(
+    client, scenario
+) -> None:
+    for env in scenario.environments:
+        for deep in (False, True):
+            report = await run_check(client, env.environment(), env.token(), deep=deep)
+            for item in report.items:
+                for text in (item.title, item.found, item.fix):
+                    if text is None:
+                        continue
+                    for language, value in (("nl", text.nl), ("en", text.en)):
+                        assert "{" not in value and "}" not in value, (env.name, value)
+                        assert "nl=" not in value and "en=" not in value, (env.name, value)
+                        assert value.strip(), (env.name, item.requirement_id, language)
+                if item.status in (ItemStatus.FAILING, ItemStatus.WARNING):
+                    assert item.fix is not None, (env.name, item.requirement_id)

@@ -136,7 +136,10 @@ def test_ip_restriction_fails_the_ip_item() -> None:
 def test_afas_side_failures_are_unreachable_not_failing(outcome, text) -> None:
     d = run(probes(meta=outcome, version=outcome, special={}))
     assert d.overall is OverallState.UNREACHABLE
-    assert text in item(d, "get.SBQ_BTW").found.en
+    found = item(d, "get.SBQ_BTW").found
+    assert found.en.startswith("not checked: ") and text in found.en
+    assert found.nl.startswith("niet gecontroleerd: ")
+    assert "en=" not in found.nl and "nl=" not in found.en  # each language on its own
     assert "afasstatus.nl" in item(d, "get.SBQ_BTW").fix.en
 
 
