@@ -1,0 +1,228 @@
+"""One full check (normal and deep) with its probes concurrent, against the same probes one
+after another (``run_check(..., sequential=True)``), in the same run.
+
+The sandbox (a separate process) answers every call after ``--latency-ms``. A sequential
+check costs about requests × latency; the concurrent one about one latency per round, where
+a round is at most ``per_environment_limit`` requests to the environment (step 1, then the
+deep step 2). The table gives medians and minima over ``--repeat`` runs and the speed-up.
+
+    python bench/check_latency.py                # 5 repeats at 100 ms, about 30 seconds
+    python -m bench.check_latency --quick        # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.table import Table
+
+from afas.check import run_check
+from afas.client import AfasClient
+from afas.profile import load_catalogue, load_profile
+from bench._common import (
+    SandboxEntry,
+    SandboxProcess,
+    apply_defaults,
+    default_output,
+    machine_facts,
+    make_console,
+    run,
+    write_results,
+)
+
+SCRIPT = "check_latency"
+MODES = (("normal", False), ("deep", True))
+VARIANTS = (("concurrent", False), ("sequential", True))
+FULL = {"repeat": 5, "latency_ms": 100}
+QUICK = {"repeat": 1, "latency_ms": 20}
+
+
+async def measure(
+    args: argparse.Namespace, url_template: str, entry: SandboxEntry
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per mode and variant, one record per run: wall time, the report's own figures."""
+    profile, catalogue = load_profile(), load_catalogue()
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    async with AfasClient(
+        url_template=url_template,
+        transport=args.transport,
+        per_environment_limit=args.per_environment_limit,
+    ) as client:
+
+        async def check(deep: bool, sequential: bool) -> dict[str, Any]:
+            started = time.perf_counter()
+            report = await run_check(
+                client,
+                entry.environment,
+                entry.token,
+                profile=profile,
+                catalogue=catalogue,
+                deep=deep,
+                sequential=sequential,
+            )
+            return {
+                "wall_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(report.duration_ms, 2),
+                "requests": report.requests,
+                "overall": report.overall.value,
+                "healthy": report.healthy,
+            }
+
+        # Unmeasured: opens the pool's connections and warms the code paths.
+        await check(deep=True, sequential=False)
+        for mode, deep in MODES:
+            runs[mode] = {variant: [] for variant, _ in VARIANTS}
+            # Alternate the variants, so that drift on the machine hits both alike.
+            for _ in range(args.repeat):
+                for variant, sequential in VARIANTS:
+                    runs[mode][variant].append(await check(deep, sequential))
+    return runs
+
+
+def summarise(
+    runs: dict[str, dict[str, list[dict[str, Any]]]], latency_ms: int, limit: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per mode: medians, minima, the theoretical times and the speed-up; and the problems."""
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    requests_of: dict[str, int] = {}
+    for mode, variants in runs.items():
+        for variant, records in variants.items():
+            for record in records:
+                if not record["healthy"]:
+                    problems.append(f"{mode} {variant}: report is {record['overall']}, not healthy")
+        counts = {r["requests"] for records in variants.values() for r in records}
+        if len(counts) != 1:
+            problems.append(f"{mode}: concurrent and sequential made {sorted(counts)} requests")
+        requests_of[mode] = max(counts)
+    for mode, variants in runs.items():
+        requests = requests_of[mode]
+        # Step 1 is the normal check's probes; deep adds step 2 after it. Each step takes
+        # one latency per round of at most ``limit`` requests to the environment.
+        step_one = requests_of["normal"]
+        rounds = math.ceil(step_one / limit)
+        if mode == "deep":
+            rounds += math.ceil((requests - step_one) / limit)
+        concurrent = [r["wall_ms"] for r in variants["concurrent"]]
+        sequential = [r["wall_ms"] for r in variants["sequential"]]
+        rows.append(
+            {
+                "mode": mode,
+                "requests": requests,
+                "concurrent_median_ms": round(statistics.median(concurrent), 1),
+                "concurrent_min_ms": round(min(concurrent), 1),
+                "sequential_median_ms": round(statistics.median(sequential), 1),
+                "sequential_min_ms": round(min(sequential), 1),
+                "sequential_theory_ms": requests * latency_ms,
+                "concurrent_theory_ms": rounds * latency_ms,
+                "speedup": round(statistics.median(sequential) / statistics.median(concurrent), 2),
+                "speedup_theory": round(requests / rounds, 2),
+            }
+        )
+    return rows, problems
+
+
+def table(rows: Sequence[dict[str, Any]], title: str) -> Table:
+    out = Table(title=title)
+    out.add_column("mode")
+    for name in (
+        "requests",
+        "concurrent median ms",
+        "concurrent min ms",
+        "sequential median ms",
+        "sequential min ms",
+        "requests × latency ms",
+        "concurrent bound ms",
+        "speed-up (seq/conc)",
+        "speed-up bound",
+    ):
+        out.add_column(name, justify="right")
+    for row in rows:
+        out.add_row(
+            row["mode"],
+            str(row["requests"]),
+            f"{row['concurrent_median_ms']:,.1f}",
+            f"{row['concurrent_min_ms']:,.1f}",
+            f"{row['sequential_median_ms']:,.1f}",
+            f"{row['sequential_min_ms']:,.1f}",
+            f"{row['sequential_theory_ms']:,}",
+            f"{row['concurrent_theory_ms']:,}",
+            f"{row['speedup']:.2f}x",
+            f"{row['speedup_theory']:.2f}x",
+        )
+    return out
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.check_latency", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--repeat", type=int, help="runs per mode and variant (default 5)")
+    parser.add_argument("--latency-ms", type=int, help="the sandbox's answer time (default 100)")
+    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument("--per-environment-limit", type=int, default=4)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--output", type=Path, default=default_output(SCRIPT))
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 repeat at 20 ms")
+    args = apply_defaults(parser.parse_args(argv), FULL, QUICK)
+    if args.repeat < 1 or args.latency_ms < 1 or args.per_environment_limit < 1:
+        parser.error("--repeat, --latency-ms and --per-environment-limit must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    console: Console = make_console()
+    try:
+        with SandboxProcess(1, latency_ms=args.latency_ms) as sandbox:
+            entry = sandbox.entries[0]
+            console.print(
+                f"[dim]sandbox pid {sandbox.pid}: {entry.name}, {args.latency_ms} ms per call[/dim]"
+            )
+            runs = run(measure(args, sandbox.url_template, entry), args.loop)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted; the sandbox was stopped[/red]")
+        return 130
+    rows, problems = summarise(runs, args.latency_ms, args.per_environment_limit)
+    parameters = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    results = {
+        "benchmark": SCRIPT,
+        "machine": machine_facts(),
+        "parameters": parameters,
+        "modes": rows,
+        "runs": runs,
+        "problems": problems,
+        "ok": not problems,
+    }
+    path = write_results(args.output, results)
+    console.print(
+        table(
+            rows,
+            f"Check latency: concurrent against sequential probes, sandbox "
+            f"{args.latency_ms} ms per call, {args.repeat} run(s) per variant, "
+            f"{args.per_environment_limit} per environment, {args.transport}",
+        )
+    )
+    machine = results["machine"]
+    console.print(
+        f"{machine['cpus_usable']} CPUs, Python {machine['python']}, {machine['platform']}, "
+        f"client loop {args.loop}. Figures: {path}"
+    )
+    for problem in problems:
+        console.print(f"[bold red]{problem}[/]")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
