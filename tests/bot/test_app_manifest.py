@@ -1,0 +1,46 @@
+"""The Slack app manifest is valid against Slack's own schema (../shared/slack-manifest-schema)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT.parent / "shared" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "app-manifest.yml").read_text(encoding="utf-8"))
+
+
+def test_the_manifest_is_valid_against_slacks_schema(manifest) -> None:
+    assert SCHEMA.exists(), f"Slack's manifest schema is expected at {SCHEMA}"
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(manifest, schema)
+
+
+def test_the_manifest_declares_the_afas_command_in_socket_mode(manifest) -> None:
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/afas"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert {"commands", "chat:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ("display_information", "name", "x" * 36),  # longer than 35
+        ("settings", "socket_mode_enabled", "yes"),  # not a boolean
+        ("display_information", "background_color", "#1d3f72ff"),  # longer than 7
+    ],
+)
+def test_an_invalid_manifest_is_caught(manifest, section, field, value) -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    broken = json.loads(json.dumps(manifest))
+    broken[section][field] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
