@@ -47,19 +47,23 @@ class Runtime:
             yield session
 
     def afas_client(self) -> AfasClient:
-        s = self.settings
-        return AfasClient(
-            url_template=s.afas_url_template,
-            transport=s.afas_transport,
-            per_environment_limit=s.afas_per_environment_limit,
-            total_limit=s.afas_total_limit,
-            timeout=s.afas_timeout_seconds,
-            retries=s.afas_retries,
-            accept_language=s.afas_accept_language,
-        )
+        return afas_client(self.settings)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def afas_client(settings: Settings) -> AfasClient:
+    """The AFAS client as the settings describe it (one per process or command)."""
+    return AfasClient(
+        url_template=settings.afas_url_template,
+        transport=settings.afas_transport,
+        per_environment_limit=settings.afas_per_environment_limit,
+        total_limit=settings.afas_total_limit,
+        timeout=settings.afas_timeout_seconds,
+        retries=settings.afas_retries,
+        accept_language=settings.afas_accept_language,
+    )
 
 
 def load_cipher(settings: Settings) -> TokenCipher:

@@ -11,26 +11,14 @@ import typer
 from rich.console import Console
 
 from afas.check import run_check
-from afas.client import AfasClient
 from afas.environments import AfasEnvironment, EnvironmentFormatError
 from afas.profile import Profile, ProfileError, load_profile
 from afas.report import CheckReport
 from afas.tokens import AfasToken
 from bot.cli.common import fail, read_token_file
 from bot.cli.render import print_report, report_json
+from bot.runtime import afas_client
 from bot.settings import Settings, get_settings
-
-
-def make_client(settings: Settings, url_template: str | None = None) -> AfasClient:
-    return AfasClient(
-        url_template=url_template or settings.afas_url_template,
-        transport=settings.afas_transport,
-        per_environment_limit=settings.afas_per_environment_limit,
-        total_limit=settings.afas_total_limit,
-        timeout=settings.afas_timeout_seconds,
-        retries=settings.afas_retries,
-        accept_language=settings.afas_accept_language,
-    )
 
 
 def load_profile_or_fail(path: str | None) -> Profile:
@@ -48,7 +36,7 @@ async def check_environment(
     profile: Profile,
     deep: bool,
 ) -> CheckReport:
-    async with make_client(settings) as client:
+    async with afas_client(settings) as client:
         return await run_check(
             client,
             env,

@@ -10,12 +10,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from afas.check import run_check
 from afas.client import AfasClient
 from afas.environments import AfasEnvironment
 from afas.report import CheckReport, ItemStatus
 from bot.runtime import Runtime
-from storage.models import CheckTrigger
+from storage.models import CheckTrigger, Org
 from storage.repository import add_audit_event, decrypt_token, get_org, record_check_run
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,20 @@ def summary_line(report: CheckReport) -> str:
     if failing:
         text += " (" + ", ".join(failing[:5]) + ("…" if len(failing) > 5 else "") + ")"
     return text
+
+
+def record_report(session: Session, org: Org, report: CheckReport, trigger: CheckTrigger) -> None:
+    """Store a check report as a check run (and the org's current state)."""
+    record_check_run(
+        session,
+        org,
+        trigger=trigger,
+        started_at=report.started_at,
+        duration_ms=int(report.duration_ms),
+        overall_state=report.overall.value,
+        items=[item.to_dict() for item in report.items],
+        summary=summary_line(report),
+    )
 
 
 async def check_org(
@@ -67,17 +83,7 @@ async def check_org(
     )
     del token
     with runtime.session() as session:
-        org = get_org(session, org_key)
-        record_check_run(
-            session,
-            org,
-            trigger=trigger,
-            started_at=report.started_at,
-            duration_ms=int(report.duration_ms),
-            overall_state=report.overall.value,
-            items=[item.to_dict() for item in report.items],
-            summary=summary_line(report),
-        )
+        record_report(session, get_org(session, org_key), report, trigger)
         if actor is not None:
             add_audit_event(
                 session,

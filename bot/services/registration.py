@@ -14,10 +14,10 @@ from afas.environments import AfasEnvironment
 from afas.report import CheckReport
 from afas.tokens import AfasToken
 from bot.runtime import Runtime
-from bot.services.org_checks import summary_line
+from bot.services.org_checks import record_report
 from storage.errors import DuplicateOrgError
 from storage.models import CheckTrigger
-from storage.repository import add_org, find_org, normalize_org_key, record_check_run
+from storage.repository import add_org, find_org, normalize_org_key
 
 #: The diagnosis's gate when AFAS let us in with this token.
 ACCEPTED = "open"
@@ -88,14 +88,5 @@ async def register_org(
             notes=notes,
             replace_token=replace,
         )
-        record_check_run(
-            session,
-            registration.org,
-            trigger=CheckTrigger.REGISTRATION,
-            started_at=report.started_at,
-            duration_ms=int(report.duration_ms),
-            overall_state=report.overall.value,
-            items=[item.to_dict() for item in report.items],
-            summary=summary_line(report),
-        )
+        record_report(session, registration.org, report, CheckTrigger.REGISTRATION)
     return Registration(org_key, registration.replaced, registration.previous_fingerprint, report)
