@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     encryption_key_file: str | None = None
 
-    # People
+    # People and processes
     language: Literal["nl", "en"] = "en"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("afas_url_template")
     @classmethod

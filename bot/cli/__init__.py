@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from bot.cli import afas_commands, db_commands, demo, org_commands, serve
+from bot.logging_setup import configure_logging
+from bot.settings import get_settings
 
 app = typer.Typer(
     name="afasbot",
@@ -18,6 +20,12 @@ org_commands.register(app)
 db_commands.register(app)
 demo.register(app)
 serve.register(app)
+
+
+@app.callback()
+def _setup() -> None:
+    """Logging for every command, with secrets redacted (bot/logging_setup.py)."""
+    configure_logging(get_settings().log_level)
 
 
 def main() -> None:

@@ -1,0 +1,70 @@
+"""Logging for the bot's processes, with a last line of defence against secrets in logs.
+
+Tokens never reach a log by design (``AfasToken`` shows only a fingerprint; nothing logs
+headers or request bodies). The redaction filter catches slips: any record whose text holds
+something shaped like an AFAS token (its XML, its Base64 form, an ``AfasToken`` header, a long
+hex data string) or a Fernet ciphertext has it replaced before any handler sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+REDACTED = "[redacted]"
+_SECRETS = re.compile(
+    r"AfasToken\s+[A-Za-z0-9+/=]+"  # an Authorization header value
+    r"|<token>.*?</token>"  # the token XML
+    r"|PHRva2Vu[A-Za-z0-9+/=]*"  # Base64 of "<token…"
+    r"|gAAAAA[A-Za-z0-9_\-=]{20,}"  # a Fernet ciphertext
+    r"|\b[0-9A-Fa-f]{48,}\b",  # bare token data
+    re.IGNORECASE | re.DOTALL,
+)
+#: Libraries whose INFO/DEBUG lines carry URLs and headers: kept at WARNING.
+_CHATTY = ("httpx", "httpcore", "aiohttp", "uvicorn.access", "urllib3")
+
+
+def redact(text: str) -> str:
+    return _SECRETS.sub(REDACTED, text)
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message (arguments filled in) without anything token-shaped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = str(record.exc_info[1])
+            if redact(text) != text:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (test runners and daemons swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging(level: str = "WARNING") -> None:
+    """Root logging for a CLI or server process; idempotent."""
+    root = logging.getLogger()
+    if not any(isinstance(f, RedactSecrets) for h in root.handlers for f in h.filters):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactSecrets())
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
