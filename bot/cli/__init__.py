@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from bot.cli import afas_commands, db_commands, demo, org_commands, serve
+from bot.cli.common import fail
 from bot.logging_setup import configure_logging
 from bot.settings import get_settings
 
@@ -25,7 +27,13 @@ serve.register(app)
 @app.callback()
 def _setup() -> None:
     """Logging for every command, with secrets redacted (bot/logging_setup.py)."""
-    configure_logging(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "AFASBOT_" + "_".join(str(part) for part in error["loc"]).upper()
+        fail(f"the setting {name} is invalid: {error['msg'].removeprefix('Value error, ')}")
+    configure_logging(settings.log_level)
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ def operator_name() -> str:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the domain errors a person can fix into one line on stderr and exit status 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from afas.environments import EnvironmentFormatError
     from afas.profile import ProfileError
     from storage.errors import StorageError
@@ -55,3 +57,16 @@ def user_errors() -> Iterator[None]:
         yield
     except (StorageError, EnvironmentFormatError, ProfileError, TokenFormatError) as exc:
         fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"the database (AFASBOT_DATABASE_URL) cannot be used: {database_reason(exc)}")
+
+
+def database_reason(exc: Exception) -> str:
+    """The first line of the driver's own message; never the URL (it may hold a password)."""
+    from sqlalchemy.exc import ArgumentError
+
+    if isinstance(exc, ArgumentError):
+        return "the URL is not a database URL this bot supports (sqlite:/// or postgresql://)"
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(original).__name__

@@ -204,3 +204,23 @@ def test_remove_asks_for_confirmation(cli, migrated_url, registered) -> None:
     result = cli("org", "remove", "healthy", input="n\n")
     assert result.exit_code == 2
     assert snapshot(migrated_url) == before
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AFASBOT_DATABASE_URL": "foo://bar"}, "not a database URL this bot supports"),
+        (
+            {"AFASBOT_DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:9/x"},
+            "cannot be used: connection failed",
+        ),
+        ({"AFASBOT_AFAS_URL_TEMPLATE": "ftp://x"}, "AFASBOT_AFAS_URL_TEMPLATE is invalid"),
+        ({"AFASBOT_AFAS_PER_ENVIRONMENT_LIMIT": "99"}, "PER_ENVIRONMENT_LIMIT is invalid"),
+    ],
+)
+def test_bad_settings_give_one_line(cli, env, message) -> None:
+    result = cli("org", "list", env=env)
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert message in line
+    assert "s3cret" not in line
