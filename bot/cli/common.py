@@ -37,11 +37,11 @@ def read_token_file(path: str) -> AfasToken:
 
 
 def operator_name() -> str:
-    """Who runs the CLI, for the audit log."""
+    """Who runs the CLI, for the audit log: the operator's login name."""
     try:
-        return f"cli:{getpass.getuser()}"
+        return getpass.getuser()
     except (KeyError, OSError):
-        return f"cli:{os.getuid()}"
+        return f"uid-{os.getuid()}"
 
 
 @contextmanager

@@ -113,3 +113,60 @@ async def test_connector_ids_cannot_inject_paths(client, scenario) -> None:
     for bad in ("../metainfo", "SBQ_BTW?take=-1", "a/b", "x" * 101, ""):
         with pytest.raises(InvalidConnectorId):
             await client.get_connector(env, token, bad)
+
+
+async def test_a_503_is_retried_after_the_retry_after_afas_asks_for(scenario) -> None:
+    """The sandbox's flaky 503 asks for retry_after 60: with a fake clock, the client waits
+    exactly that long, then succeeds."""
+    from afas.sandbox.scenario import scenario_from_dict
+    from afas.sandbox.server import SandboxServer
+
+    flaky = scenario_from_dict(
+        {
+            "environments": [
+                {
+                    "name": "flaky-503",
+                    "number": 30001,
+                    "flaky_first_attempts": 1,
+                    "flaky_fault": "503",
+                }
+            ]
+        }
+    )
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    env = flaky.by_name("flaky-503")
+    with SandboxServer(flaky) as server:
+        async with AfasClient(
+            url_template=server.url_template, sleep=fake_sleep, max_retry_after=120
+        ) as c:
+            outcome = await c.metainfo(env.environment(), env.token())
+        async with AfasClient(url_template=server.url_template, sleep=fake_sleep) as c:
+            server.reset()
+            impatient = await c.metainfo(env.environment(), env.token())
+    assert outcome.ok and outcome.attempts == 2
+    assert slept == [60.0]
+    assert impatient.kind is OutcomeKind.MAINTENANCE and impatient.attempts == 1
+
+
+async def test_a_request_that_gets_no_answer_in_time_is_a_timeout() -> None:
+    from afas.sandbox.scenario import scenario_from_dict
+    from afas.sandbox.server import SandboxServer
+
+    hanging = scenario_from_dict(
+        {"environments": [{"name": "hanging", "number": 30002, "fault": "timeout"}]}
+    )
+    env = hanging.by_name("hanging")
+    with SandboxServer(hanging) as server:
+        async with AfasClient(
+            url_template=server.url_template, timeout=0.3, retries=1, backoff_base=0.01
+        ) as c:
+            started = time.perf_counter()
+            outcome = await c.metainfo(env.environment(), env.token())
+            elapsed = time.perf_counter() - started
+    assert (outcome.kind, outcome.reason) == (OutcomeKind.TRANSPORT_ERROR, "timeout")
+    assert outcome.attempts == 2
+    assert elapsed < 5  # the sandbox would hang for 120 s: the client's timeout ended it
