@@ -63,9 +63,17 @@ def print_report(
     table.add_column("§", no_wrap=True)
     table.add_column("found" if language == "en" else "gevonden")
     table.add_column("fix" if language == "en" else "oplossing")
+    # Items not checked for one shared reason (token refused, AFAS down) make one row.
+    unknown = [
+        item
+        for item in report.items
+        if item.status is ItemStatus.UNKNOWN and item.finding in ("not_checked", "afas_unavailable")
+    ]
     for item in report.items:
         if problems_only and item.status in (ItemStatus.OK, ItemStatus.NOT_CHECKABLE):
             continue
+        if problems_only and item in unknown and len(unknown) > 1:
+            continue  # summed up in one row below
         icon, style = STATUS_STYLE[item.status]
         table.add_row(
             Text(icon, style=style),
@@ -73,5 +81,15 @@ def print_report(
             item.guide_section,
             Text(item.found.get(language), style=style if item.status != ItemStatus.OK else ""),
             item.fix.get(language) if item.fix and item.status is not ItemStatus.OK else "",
+        )
+    if problems_only and len(unknown) > 1:
+        icon, style = STATUS_STYLE[ItemStatus.UNKNOWN]
+        what = "more requirements" if language == "en" else "andere vereisten"
+        table.add_row(
+            Text(icon, style=style),
+            f"{len(unknown)} {what}",
+            "",
+            Text(unknown[-1].found.get(language), style=style),
+            unknown[-1].fix.get(language) if unknown[-1].fix else "",
         )
     console.print(table)
