@@ -1,9 +1,10 @@
 """The sandbox ASGI app: one process, many fake AFAS environments, routed by path.
 
 URL template: ``http://127.0.0.1:PORT/{host}/{env}/ProfitRestServices`` with host ``rest``,
-``resttest`` or ``restaccept``. A host/number pair the scenario does not serve answers 404
-(real AFAS: the DNS name would not resolve). Order of handling, outside in: routing, the
-query-length limit (IIS, 404), latency, faults, maintenance (503, the proxy), then the
+``resttest`` or ``restaccept``. A number the scenario does not serve answers 404 (real AFAS:
+the DNS name would not resolve); a number it serves under another host segment answers 401
+(the customer's environment of that kind exists, the token is not valid there). Order of
+handling, outside in: routing, the query-length limit (IIS, 404), latency, faults, maintenance (503, the proxy), then the
 "application": token check, endpoint, each answer with an ``X-Trace-Identifier``.
 """
 
@@ -84,6 +85,11 @@ class SandboxApp:
             return
         route = _ROUTE.fullmatch(scope["path"])
         env = self.scenario.find(route.group(1).lower(), route.group(2)) if route else None
+        if route is not None and env is None and self.scenario.serves_number(route.group(2)):
+            # The customer's environment of another kind: it exists, but this token is not
+            # valid there (afas-api.md §1: `rest.` for a T… environment gave auth failures).
+            await empty_response(401)(scope, receive, send)
+            return
         if route is None or env is None:  # real AFAS: the host name does not resolve
             await Response(b"", 404)(scope, receive, send)
             return

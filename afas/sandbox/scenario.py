@@ -343,6 +343,10 @@ class Scenario(_Model):
                 return env
         return None
 
+    def serves_number(self, number: str) -> bool:
+        """Whether some environment has this number (under any host segment)."""
+        return any(env.number == number for env in self.environments)
+
 
 def _format_error(error: dict[str, Any], data: Any, source: str) -> str:
     parts: list[str] = []

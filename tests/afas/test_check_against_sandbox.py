@@ -209,3 +209,16 @@ async def test_every_text_of_every_scenario_is_filled_in_and_in_its_own_language
                         assert value.strip(), (env.name, item.requirement_id, language)
                 if item.status in (ItemStatus.FAILING, ItemStatus.WARNING):
                     assert item.fix is not None, (env.name, item.requirement_id)
+
+
+async def test_a_test_environment_checked_as_production_is_a_rejected_token(
+    client, scenario
+) -> None:
+    from afas.environments import AfasEnvironment, EnvironmentKind
+
+    env = scenario.by_name("test-environment")
+    as_production = AfasEnvironment(env.number, EnvironmentKind.PRODUCTION)
+    report = await run_check(client, as_production, env.token())
+    assert report.overall is OverallState.FAILING
+    assert report.item("token").finding == "rejected"
+    assert "production, test or acceptance" in report.item("token").fix.en

@@ -145,4 +145,4 @@ def test_test_environment_is_served_under_resttest_only(afas: Afas) -> None:
     wrong_host = afas.client.get(
         url.replace("/resttest/", "/rest/"), headers=afas.auth("test-environment")
     )
-    assert wrong_host.status_code == 404
+    assert wrong_host.status_code == 401  # afas-api.md §1: the wrong host is an auth failure

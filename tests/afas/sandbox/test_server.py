@@ -43,7 +43,6 @@ def test_endpoint_paths_are_case_insensitive(afas: Afas, path: str) -> None:
     "prefix",
     [
         "/rest/99999/ProfitRestServices",  # unknown environment
-        "/resttest/10001/ProfitRestServices",  # production environment under the test host
         "/restcursus/10001/ProfitRestServices",
         "/rest/1000l/ProfitRestServices",
         "/rest/10001/OtherServices",
@@ -54,6 +53,13 @@ def test_unknown_host_or_environment_is_404(afas: Afas, prefix: str) -> None:
     response = afas.client.get(url, headers=afas.auth("healthy"))
     assert response.status_code == 404
     assert "x-trace-identifier" not in response.headers
+
+
+def test_a_known_number_under_another_host_is_an_auth_failure(afas: Afas) -> None:
+    url = f"http://127.0.0.1:{afas.server.port}/resttest/10001/ProfitRestServices/metainfo"
+    response = afas.client.get(url, headers=afas.auth("healthy"))
+    assert response.status_code == 401
+    assert response.content == b""
 
 
 def test_acceptance_environment_is_served_under_restaccept() -> None:
