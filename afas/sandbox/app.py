@@ -4,8 +4,9 @@ URL template: ``http://127.0.0.1:PORT/{host}/{env}/ProfitRestServices`` with hos
 ``resttest`` or ``restaccept``. A number the scenario does not serve answers 404 (real AFAS:
 the DNS name would not resolve); a number it serves under another host segment answers 401
 (the customer's environment of that kind exists, the token is not valid there). Order of
-handling, outside in: routing, the query-length limit (IIS, 404), latency, faults, maintenance (503, the proxy), then the
-"application": token check, endpoint, each answer with an ``X-Trace-Identifier``.
+handling, outside in: routing, the query-length limit (IIS, 404), latency, faults,
+maintenance (503, the proxy), then the "application": token check, endpoint, each answer with
+an ``X-Trace-Identifier``.
 """
 
 from __future__ import annotations
