@@ -16,6 +16,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -193,7 +194,7 @@ class AfasClient:
             reraise=True,
         )
         outcome: AfasOutcome = await retrying(attempt)
-        return _with_attempts(outcome, attempts)
+        return replace(outcome, attempts=attempts)
 
     async def _send_once(
         self,
@@ -208,7 +209,9 @@ class AfasClient:
         headers = {"Authorization": token.authorization_header()}
         if body is not None:
             headers["Content-Type"] = "application/json;charset=utf-8"
-        async with self._total, self._environment_limit(env):
+        # The environment's slot first: a request queued behind its own environment must not
+        # hold one of the global slots that other environments' requests could use.
+        async with self._environment_limit(env), self._total:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.timeout):
@@ -249,12 +252,6 @@ class AfasClient:
             return outcome.retry_after
         ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (state.attempt_number - 1))
         return random.uniform(0, ceiling)
-
-
-def _with_attempts(outcome: AfasOutcome, attempts: int) -> AfasOutcome:
-    from dataclasses import replace
-
-    return replace(outcome, attempts=attempts)
 
 
 def _make_http_client(

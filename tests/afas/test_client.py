@@ -170,3 +170,22 @@ async def test_a_request_that_gets_no_answer_in_time_is_a_timeout() -> None:
     assert (outcome.kind, outcome.reason) == (OutcomeKind.TRANSPORT_ERROR, "timeout")
     assert outcome.attempts == 2
     assert elapsed < 5  # the sandbox would hang for 120 s: the client's timeout ended it
+
+
+async def test_a_busy_environment_does_not_hold_up_the_others(sandbox, scenario) -> None:
+    """Requests queued behind their own environment's limit leave the global slots free."""
+    slow_env, slow_token = env_and_token(scenario, "slow")  # 1.5 s per answer
+    fast_env, fast_token = env_and_token(scenario, "healthy")
+    async with AfasClient(
+        url_template=sandbox.url_template, per_environment_limit=2, total_limit=4
+    ) as c:
+        backlog = [asyncio.create_task(c.profit_version(slow_env, slow_token)) for _ in range(8)]
+        await asyncio.sleep(0.1)  # the backlog has taken what it can
+        started = time.perf_counter()
+        fast = await c.profit_version(fast_env, fast_token)
+        waited = time.perf_counter() - started
+        for task in backlog:
+            task.cancel()
+        await asyncio.gather(*backlog, return_exceptions=True)
+    assert fast.ok
+    assert waited < 1.0  # not behind a 1.5 s answer of the busy environment
