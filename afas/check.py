@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from afas.client import AfasClient
 from afas.diagnosis import ProbeResults, diagnose, parse_metainfo
@@ -24,6 +25,9 @@ from afas.report import CheckReport
 from afas.tokens import AfasToken
 
 VERSION_ENDPOINT = "/profitversion"
+
+#: ``asyncio.gather``, or the sequential baseline: awaitables in, their results in order out.
+Gather = Callable[..., Awaitable[list[Any]]]
 
 
 async def run_check(
@@ -47,7 +51,7 @@ async def run_check(
     catalogue = catalogue or load_catalogue()
     started_at = now or datetime.now(UTC)
     clock = time.perf_counter()
-    gather = _one_after_another if sequential else asyncio.gather
+    gather: Gather = _one_after_another if sequential else asyncio.gather
     probes = await _probe(client, env, token, profile, deep, gather)
     diagnosis = diagnose(
         profile, catalogue, env, probes, now=started_at, deep=deep, expiry_warning=expiry_warning
@@ -75,7 +79,7 @@ async def _probe(
     token: AfasToken,
     profile: Profile,
     deep: bool,
-    gather,
+    gather: Gather,
 ) -> ProbeResults:
     specials = {
         r.id: r.endpoint
@@ -124,10 +128,12 @@ async def _probe(
     )
 
 
-async def _each(ids: list[str], call, gather) -> dict[str, AfasOutcome]:
+async def _each(
+    ids: list[str], call: Callable[[str], Awaitable[AfasOutcome]], gather: Gather
+) -> dict[str, AfasOutcome]:
     calls: list[Awaitable[AfasOutcome]] = [call(connector_id) for connector_id in ids]
     return dict(zip(ids, await gather(*calls), strict=True))
 
 
-async def _one_after_another(*calls: Awaitable):
+async def _one_after_another(*calls: Awaitable[Any]) -> list[Any]:
     return [await call for call in calls]
