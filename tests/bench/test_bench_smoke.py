@@ -42,8 +42,9 @@ def test_client_throughput_writes_a_cell_per_transport_with_positive_figures(
         assert cell["pct_of_bound"] > 0
         latency = cell["latency_ms"]
         assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
-        # Every request waited at least the sandbox's latency.
-        assert latency["min"] >= 5
+        # Every request waited for the sandbox's latency (asyncio may wake a timer up to a
+        # clock tick early, so allow a millisecond).
+        assert latency["min"] >= 4
     assert results["ratio_aiohttp_over_httpx"]["8"] > 0
 
 
