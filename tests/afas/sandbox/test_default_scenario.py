@@ -77,7 +77,7 @@ def test_maintenance(afas: Afas) -> None:
 def test_slow_takes_a_second_and_a_half(afas: Afas) -> None:
     started = time.monotonic()
     assert afas.get("slow", "/profitversion").status_code == 200
-    assert time.monotonic() - started >= 1.5
+    assert time.monotonic() - started >= 1.45  # timers may wake a tick early
 
 
 def test_flaky(afas: Afas) -> None:

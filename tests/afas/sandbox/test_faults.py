@@ -97,7 +97,7 @@ def faulty() -> Iterator[Afas]:
 def test_latency_delays_every_answer(faulty: Afas) -> None:
     started = time.monotonic()
     assert faulty.get("lag", "/profitversion").status_code == 200
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= 0.19  # timers may wake a tick early
 
 
 def test_timeout_fault_hangs_past_the_client_timeout(faulty: Afas) -> None:
