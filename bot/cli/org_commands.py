@@ -18,6 +18,7 @@ from bot.runtime import Runtime, open_runtime
 from bot.services.org_checks import check_orgs
 from bot.services.registration import TokenNotVerified, register_org
 from bot.settings import Settings, get_settings
+from storage.errors import DuplicateOrgError
 from storage.models import CheckTrigger
 from storage.repository import get_org, list_orgs, org_history, remove_org
 
@@ -59,11 +60,25 @@ def org_add(
     runtime = _open(settings)
     try:
         with user_errors():
-            registration = asyncio.run(
-                _register(
-                    runtime, key, name, environment, token, alert_channel, cs_owner, notes, replace
+            try:
+                registration = asyncio.run(
+                    _register(
+                        runtime,
+                        key,
+                        name,
+                        environment,
+                        token,
+                        alert_channel,
+                        cs_owner,
+                        notes,
+                        replace,
+                    )
                 )
-            )
+            except DuplicateOrgError as duplicate:
+                fail(
+                    f"an org with key {duplicate.key!r} is already registered; "
+                    "add --replace to replace its token (rotation)"
+                )
     except TokenNotVerified as refused:
         print_report(
             Console(stderr=True), refused.report, language=settings.language, problems_only=True

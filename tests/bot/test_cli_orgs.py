@@ -72,7 +72,7 @@ def test_registering_again_without_replace_is_refused_and_with_replace_rotates(c
     assert cli.add("healthy").exit_code == 0
     again = cli.add("healthy")
     assert again.exit_code == 2
-    assert "already registered" in again.stderr
+    assert "already registered; add --replace to replace its token" in again.stderr
     replaced = cli.add("healthy", "--replace")
     assert replaced.exit_code == 0
     assert "Token replaced for healthy" in replaced.output
