@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from afas.check import run_check
 from afas.client import AfasClient
-from afas.environments import AfasEnvironment
 from afas.report import CheckReport, ItemStatus
 from bot.runtime import Runtime
 from storage.models import CheckTrigger, Org
@@ -65,35 +64,45 @@ async def check_org(
 ) -> OrgCheck:
     """Check one registered org and record the run (and, for a person's check, an audit event).
 
-    The database session is not held across the AFAS calls.
+    The database work runs in worker threads; no session is held across the AFAS calls.
     """
-    cipher = runtime.require_cipher()
-    with runtime.session() as session:
-        org = get_org(session, key)
-        env = AfasEnvironment.parse(org.env_number, org.env_kind)
-        token = decrypt_token(org, cipher)
-        org_key, display_name = org.key, org.display_name
+    org = await asyncio.to_thread(_load_org, runtime, key)
     report = await run_check(
         client,
-        env,
-        token,
+        org.environment,
+        decrypt_token(org, runtime.require_cipher()),  # decrypted for this call only
         profile=runtime.profile,
         deep=deep,
         expiry_warning=runtime.expiry_warning,
     )
-    del token
+    await asyncio.to_thread(_record, runtime, org.key, report, trigger, actor, deep)
+    log.info("checked org %s: %s", org.key, report.overall.value)
+    return OrgCheck(org.key, org.display_name, report)
+
+
+def _load_org(runtime: Runtime, key: str) -> Org:
     with runtime.session() as session:
-        record_report(session, get_org(session, org_key), report, trigger)
+        return get_org(session, key)
+
+
+def _record(
+    runtime: Runtime,
+    key: str,
+    report: CheckReport,
+    trigger: CheckTrigger,
+    actor: str | None,
+    deep: bool,
+) -> None:
+    with runtime.session() as session:
+        record_report(session, get_org(session, key), report, trigger)
         if actor is not None:
             add_audit_event(
                 session,
                 actor=actor,
                 action="org.checked",
-                org_key=org_key,
+                org_key=key,
                 details={"trigger": trigger.value, "deep": deep, "state": report.overall.value},
             )
-    log.info("checked org %s: %s", org_key, report.overall.value)
-    return OrgCheck(org_key, display_name, report)
 
 
 async def check_orgs(

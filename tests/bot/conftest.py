@@ -82,3 +82,23 @@ def cli(
         tmp_path,
         scenario,
     )
+
+
+@pytest.fixture
+def runtime(migrated_url: str, sandbox: SandboxServer, key: str):
+    """The bot's runtime on a migrated database, pointed at the sandbox."""
+    from bot.runtime import open_runtime
+    from bot.settings import Settings
+
+    settings = Settings(
+        _env_file=None,
+        database_url=migrated_url,
+        encryption_keys=key,
+        encryption_key_file=None,
+        afas_url_template=sandbox.url_template,
+    )
+    opened = open_runtime(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()

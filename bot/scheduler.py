@@ -1,0 +1,118 @@
+"""Scheduled checks: every replica sweeps; each due org is checked by exactly one of them.
+
+A sweep claims due orgs with a lease (``storage.claim_due_orgs``: ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, compare-and-set on SQLite), checks them with bounded concurrency, and in one
+transaction per org records the run and schedules the next check, releasing the lease. A
+replica that dies mid-check loses nothing: its leases expire and another replica takes the
+orgs. APScheduler only drives the sweep (``afasbot serve``); the schedule itself lives in the
+database (alerting.md, decisions 1 and 2). Alerts on state changes come with the alerting issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from afas.check import run_check
+from afas.client import AfasClient
+from afas.report import CheckReport
+from bot.runtime import Runtime
+from bot.services.org_checks import record_report
+from storage.models import CheckTrigger, Org
+from storage.repository import claim_due_orgs, decrypt_token, finish_org_check
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    checked: tuple[str, ...]  # org keys checked and recorded by this replica
+    lost: tuple[str, ...]  # checked, but the lease had passed to another replica: not recorded
+    failed: tuple[str, ...]  # the check itself crashed: the lease will expire, another try then
+
+
+def next_check_at(org_id: int, interval_seconds: int, now: datetime) -> datetime:
+    """The next check time on a fixed grid with a stable offset per org.
+
+    Prometheus-style: ``offset = hash(org) % interval``, aligned to absolute time, so checks
+    of many orgs spread over the interval and a restart does not make them all due at once.
+    """
+    interval = max(1, interval_seconds)
+    digest = hashlib.sha256(f"org:{org_id}".encode()).digest()
+    offset = int.from_bytes(digest[:8], "big") % interval
+    now_s = now.timestamp()
+    slot = math.floor((now_s - offset) / interval) * interval + offset
+    while slot <= now_s:
+        slot += interval
+    return datetime.fromtimestamp(slot, tz=UTC)
+
+
+async def sweep(
+    runtime: Runtime,
+    client: AfasClient,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    limit: int = 100,
+    lease_seconds: float = 300.0,
+) -> SweepResult:
+    """Claim up to ``limit`` due orgs for ``owner``, check them, record and reschedule them."""
+    now = now or datetime.now(UTC)
+    cipher = runtime.require_cipher()
+    claimed = await asyncio.to_thread(_claim, runtime, owner, now, limit, lease_seconds)
+    gate = asyncio.Semaphore(runtime.settings.check_concurrency)
+    checked: list[str] = []
+    lost: list[str] = []
+    failed: list[str] = []
+
+    async def one(org: Org) -> None:
+        async with gate:
+            try:
+                report = await run_check(
+                    client,
+                    org.environment,
+                    decrypt_token(org, cipher),  # decrypted for this call only
+                    profile=runtime.profile,
+                    expiry_warning=runtime.expiry_warning,
+                )
+            except Exception:
+                log.exception("scheduled check of org %s crashed", org.key)
+                failed.append(org.key)
+                return
+        next_at = next_check_at(org.id, org.check_interval_seconds, now)
+        if not await asyncio.to_thread(_finish, runtime, org.id, owner, next_at, report):
+            log.warning("lease on org %s passed to another replica; result dropped", org.key)
+            lost.append(org.key)
+            return
+        checked.append(org.key)
+
+    await asyncio.gather(*(one(org) for org in claimed))
+    return SweepResult(tuple(checked), tuple(lost), tuple(failed))
+
+
+# The database work, run in a worker thread so that the event loop never waits on it.
+
+
+def _claim(
+    runtime: Runtime, owner: str, now: datetime, limit: int, lease_seconds: float
+) -> list[Org]:
+    with runtime.session() as session:
+        return claim_due_orgs(
+            session, now=now, owner=owner, lease_seconds=lease_seconds, limit=limit
+        )
+
+
+def _finish(
+    runtime: Runtime, org_id: int, owner: str, next_at: datetime, report: CheckReport
+) -> bool:
+    """Record the run and reschedule, in one transaction, only while the lease is ours."""
+    with runtime.session() as session:
+        if not finish_org_check(session, org_id, owner=owner, next_check_at=next_at):
+            session.rollback()
+            return False
+        record_report(session, session.get(Org, org_id), report, CheckTrigger.SCHEDULE)
+        return True
