@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     profile_path: str | None = None
     token_expiry_warning_days: int = Field(14, ge=0)
     check_concurrency: int = Field(8, ge=1, le=256)
+    scheduler_tick_seconds: float = Field(30.0, gt=0)
+    check_lease_seconds: float = Field(300.0, gt=0)
+    sweep_limit: int = Field(100, ge=1, le=10_000)
 
     # Storage
     database_url: str = "sqlite:///afasbot.sqlite3"

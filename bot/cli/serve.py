@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import typer
 
-from bot.cli.common import fail, user_errors
+from bot.cli.common import user_errors
 from bot.runtime import open_runtime
+from bot.service import serve_until_signalled
 from bot.settings import get_settings
 
 
 def serve() -> None:
-    """Start the bot. Refuses to start on an outdated schema or unusable token keys."""
+    """Run the scheduled checks. Refuses to start on an outdated schema or unusable keys.
+
+    Stops on SIGTERM or Ctrl+C, releasing its leases. (The Slack app joins in its own issue.)
+    """
     settings = get_settings()
     with user_errors():
         runtime = open_runtime(settings)
-    runtime.close()
-    fail(
-        "the database and the token keys are ready, but the Slack app is not part of this "
-        "version yet: use the CLI (afasbot check, afasbot org ...) meanwhile",
-        code=1,
+    typer.echo(
+        f"afasbot serve: checking due orgs every {settings.scheduler_tick_seconds:g} s "
+        f"(at most {settings.check_concurrency} at a time). Ctrl+C stops."
     )
+    try:
+        service = asyncio.run(serve_until_signalled(runtime))
+    finally:
+        runtime.close()
+    typer.echo(f"Stopped after {service.sweeps} sweeps.")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,98 @@
+"""``afasbot serve``: scheduled checks on a timer, a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from bot.service import CheckService
+from storage.models import CheckRun, Org
+from storage.repository import add_org
+
+
+def register(runtime, scenario, names) -> None:
+    with runtime.session() as session:
+        for name in names:
+            env = scenario.by_name(name)
+            add_org(
+                session,
+                key=name,
+                display_name=name,
+                environment=env.environment(),
+                token=env.token(),
+                cipher=runtime.require_cipher(),
+                actor="test",
+            )  # a new org is due at once
+
+
+def recorded(runtime) -> list[tuple[str, str]]:
+    with runtime.session() as session:
+        rows = session.exec(select(CheckRun.trigger, Org.key).join(Org)).all()
+        return sorted((key, trigger) for trigger, key in rows)
+
+
+def leases(runtime) -> list[str | None]:
+    with runtime.session() as session:
+        return [org.lease_owner for org in session.exec(select(Org))]
+
+
+async def test_the_service_sweeps_on_its_timer_and_releases_its_leases(runtime, scenario):
+    register(runtime, scenario, ["healthy", "near-miss"])
+    runtime.settings.scheduler_tick_seconds = 0.2
+    service = CheckService(runtime, owner="replica-test")
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    deadline = time.monotonic() + 15
+    while service.sweeps < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await running
+    assert service.sweeps >= 3
+    # Checked once each: after the first sweep they are not due for another interval.
+    assert recorded(runtime) == [("healthy", "schedule"), ("near-miss", "schedule")]
+    assert leases(runtime) == [None, None]
+
+
+def test_afasbot_serve_checks_due_orgs_and_stops_cleanly_on_sigterm(
+    runtime, scenario, sandbox, migrated_url, key, tmp_path
+) -> None:
+    register(runtime, scenario, ["healthy", "missing-connectors"])
+    env = {
+        **os.environ,
+        "AFASBOT_DATABASE_URL": migrated_url,
+        "AFASBOT_ENCRYPTION_KEYS": key,
+        "AFASBOT_AFAS_URL_TEMPLATE": sandbox.url_template,
+        "AFASBOT_SCHEDULER_TICK_SECONDS": "0.5",
+    }
+    process = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "afasbot"), "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(recorded(runtime)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "checking due orgs every 0.5 s" in out and "Stopped after" in out
+    assert recorded(runtime) == [("healthy", "schedule"), ("missing-connectors", "schedule")]
+    assert leases(runtime) == [None, None]
+    with runtime.session() as session:
+        states = {o.key: o.current_state for o in session.exec(select(Org))}
+        due = [o.next_check_at for o in session.exec(select(Org))]
+    assert states == {"healthy": "healthy", "missing-connectors": "failing"}
+    assert all(at > datetime.now(UTC) for at in due)
