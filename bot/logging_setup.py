@@ -22,7 +22,8 @@ _SECRETS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 #: Libraries whose INFO/DEBUG lines carry URLs and headers: kept at WARNING.
-_CHATTY = ("httpx", "httpcore", "aiohttp", "uvicorn.access", "urllib3")
+# slack_bolt and slack_sdk log whole payloads at DEBUG, modal input included (slack.md §4.4).
+_CHATTY = ("httpx", "httpcore", "aiohttp", "uvicorn.access", "urllib3", "slack_bolt", "slack_sdk")
 
 
 def redact(text: str) -> str:

@@ -4,7 +4,8 @@ APScheduler's ``AsyncIOScheduler`` fires a sweep every ``scheduler_tick_seconds`
 (``max_instances=1``, ``coalesce=True``: a slow sweep is never run twice at once nor caught up
 in a burst). Every replica may run this: the database lease decides who checks which org. On
 SIGTERM or SIGINT it stops sweeping, waits for the sweep in flight, and releases its leases so
-other replicas need not wait for them to expire. The Slack app joins this loop in its own issue.
+other replicas need not wait for them to expire. The Slack app, when configured, runs on the
+same loop.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ import os
 import signal
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from afas.client import AfasClient
 from bot.runtime import Runtime
 from bot.scheduler import sweep
+from bot.settings import Settings
+from bot.slack.app import SlackRunner, create_slack_app, web_client
 from storage.repository import release_leases
 
 log = logging.getLogger(__name__)
@@ -32,12 +37,12 @@ def replica_id() -> str:
 
 
 class CheckService:
-    def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
+    def __init__(self, runtime: Runtime, client: AfasClient, *, owner: str | None = None) -> None:
         self.runtime = runtime
         self.owner = owner or replica_id()
         self.sweeps = 0
         self._running: set[asyncio.Task] = set()
-        self._client = runtime.afas_client()
+        self._client = client
 
     async def sweep_once(self) -> None:
         """One sweep; errors are logged, never raised into the scheduler."""
@@ -88,7 +93,6 @@ class CheckService:
             if self._running:
                 await asyncio.gather(*self._running, return_exceptions=True)
             released = await asyncio.to_thread(self._release)
-            await self._client.aclose()
             log.info("stopped after %d sweeps; %d leases released", self.sweeps, released)
 
     def _release(self) -> int:
@@ -96,12 +100,69 @@ class CheckService:
             return release_leases(session, owner=self.owner)
 
 
-async def serve_until_signalled(runtime: Runtime) -> CheckService:
-    """Run the service until SIGTERM or SIGINT."""
+async def serve_until_signalled(runtime: Runtime, slack: SlackConfig | None) -> CheckService:
+    """Run the scheduled checks (and the Slack app, when configured) until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    service = CheckService(runtime)
-    await service.run(stop)
+    async with runtime.afas_client() as client:
+        service = CheckService(runtime, client)
+        runner = slack.runner(runtime, client) if slack else None
+        if runner is not None:
+            await runner.start()
+            log.info("Slack app running in %s mode", runner.mode)
+        try:
+            await service.run(stop)
+        finally:
+            if runner is not None:
+                await runner.stop()
     return service
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The Slack settings ``serve`` needs, checked before anything starts."""
+
+    bot_token: str
+    mode: str
+    signing_secret: str | None
+    app_token: str | None
+    host: str
+    port: int
+    api_url: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackConfig | None:
+        """None when no bot token is set; ``ValueError`` naming what is missing."""
+        if settings.slack_bot_token is None:
+            return None
+        secret = settings.slack_signing_secret
+        app_token = settings.slack_app_token
+        if settings.slack_mode == "socket" and app_token is None:
+            raise ValueError("Socket Mode needs AFASBOT_SLACK_APP_TOKEN (xapp-…)")
+        if settings.slack_mode == "http" and secret is None:
+            raise ValueError("HTTP mode needs AFASBOT_SLACK_SIGNING_SECRET")
+        return cls(
+            bot_token=settings.slack_bot_token.get_secret_value(),
+            mode=settings.slack_mode,
+            signing_secret=secret.get_secret_value() if secret else None,
+            app_token=app_token.get_secret_value() if app_token else None,
+            host=settings.slack_host,
+            port=settings.slack_port,
+            api_url=settings.slack_api_url,
+        )
+
+    def runner(self, runtime: Runtime, client: AfasClient) -> SlackRunner:
+        app = create_slack_app(
+            runtime,
+            client,
+            client=web_client(self.bot_token, base_url=self.api_url),
+            signing_secret=self.signing_secret or "",
+        )
+        return SlackRunner(
+            app, mode=self.mode, app_token=self.app_token, host=self.host, port=self.port
+        )
+
+    def __repr__(self) -> str:  # the tokens stay out of logs and tracebacks
+        return f"SlackConfig(mode={self.mode!r}, port={self.port!r})"

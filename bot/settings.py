@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     encryption_key_file: str | None = None
 
+    # Slack (the app runs when a bot token is set)
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None  # HTTP mode
+    slack_app_token: SecretStr | None = None  # Socket Mode (xapp-…, connections:write)
+    slack_mode: Literal["socket", "http"] = "socket"
+    slack_host: str = "0.0.0.0"
+    slack_port: int = Field(3000, ge=0, le=65535)
+    slack_api_url: str | None = None  # another Web API base URL (tests)
+
     # People and processes
     language: Literal["nl", "en"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

@@ -44,6 +44,9 @@ def _config(app: SandboxApp, log_level: str) -> uvicorn.Config:
         lifespan="off",
         ws="none",
         timeout_graceful_shutdown=1,
+        # Longer than any client's idle keep-alive (httpx and our aiohttp transport: 5 s), so
+        # the client closes idle connections first: no request ever races a server-side close.
+        timeout_keep_alive=75,
     )
 
 

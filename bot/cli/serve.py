@@ -6,26 +6,33 @@ import asyncio
 
 import typer
 
-from bot.cli.common import user_errors
+from bot.cli.common import fail, user_errors
 from bot.runtime import open_runtime
-from bot.service import serve_until_signalled
+from bot.service import SlackConfig, serve_until_signalled
 from bot.settings import get_settings
 
 
 def serve() -> None:
-    """Run the scheduled checks. Refuses to start on an outdated schema or unusable keys.
+    """Run the scheduled checks and, with AFASBOT_SLACK_BOT_TOKEN set, the Slack app.
 
-    Stops on SIGTERM or Ctrl+C, releasing its leases. (The Slack app joins in its own issue.)
+    Refuses to start on an outdated schema or unusable keys. Stops on SIGTERM or Ctrl+C,
+    releasing its leases.
     """
     settings = get_settings()
+    try:
+        slack = SlackConfig.from_settings(settings)
+    except ValueError as exc:
+        fail(str(exc))
     with user_errors():
         runtime = open_runtime(settings)
     typer.echo(
         f"afasbot serve: checking due orgs every {settings.scheduler_tick_seconds:g} s "
-        f"(at most {settings.check_concurrency} at a time). Ctrl+C stops."
+        f"(at most {settings.check_concurrency} at a time); Slack app: "
+        + (f"{slack.mode} mode" if slack else "off (no AFASBOT_SLACK_BOT_TOKEN)")
+        + ". Ctrl+C stops."
     )
     try:
-        service = asyncio.run(serve_until_signalled(runtime))
+        service = asyncio.run(serve_until_signalled(runtime, slack))
     finally:
         runtime.close()
     typer.echo(f"Stopped after {service.sweeps} sweeps.")

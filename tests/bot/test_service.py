@@ -46,14 +46,15 @@ def leases(runtime) -> list[str | None]:
 async def test_the_service_sweeps_on_its_timer_and_releases_its_leases(runtime, scenario):
     register(runtime, scenario, ["healthy", "near-miss"])
     runtime.settings.scheduler_tick_seconds = 0.2
-    service = CheckService(runtime, owner="replica-test")
-    stop = asyncio.Event()
-    running = asyncio.create_task(service.run(stop))
-    deadline = time.monotonic() + 15
-    while service.sweeps < 3 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    stop.set()
-    await running
+    async with runtime.afas_client() as client:
+        service = CheckService(runtime, client, owner="replica-test")
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(stop))
+        deadline = time.monotonic() + 15
+        while service.sweeps < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await running
     assert service.sweeps >= 3
     # Checked once each: after the first sweep they are not due for another interval.
     assert recorded(runtime) == [("healthy", "schedule"), ("near-miss", "schedule")]
@@ -89,6 +90,7 @@ def test_afasbot_serve_checks_due_orgs_and_stops_cleanly_on_sigterm(
         process.kill()
     assert process.returncode == 0, err
     assert "checking due orgs every 0.5 s" in out and "Stopped after" in out
+    assert "Slack app: off" in out
     assert recorded(runtime) == [("healthy", "schedule"), ("missing-connectors", "schedule")]
     assert leases(runtime) == [None, None]
     with runtime.session() as session:

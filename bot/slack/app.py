@@ -1,0 +1,78 @@
+"""Building the Bolt app (async: it shares the event loop with the AFAS client and the
+scheduler), and running it in Socket Mode or HTTP mode from the same code."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from afas.client import AfasClient
+from bot.runtime import Runtime
+from bot.slack.listeners import SlackDeps, actions, commands
+from bot.slack.locale import ReaderLanguages
+
+SLACK_EVENTS_PATH = "/slack/events"
+
+
+def web_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
+    """The Slack Web API client: retries 429s after ``Retry-After`` (the SDK does not by
+    default)."""
+    kwargs = {"base_url": base_url} if base_url else {}
+    client = AsyncWebClient(token=token, **kwargs)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def create_slack_app(
+    runtime: Runtime,
+    afas: AfasClient,
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+) -> AsyncApp:
+    """The Bolt app with its listeners. Requests are verified with the signing secret (HTTP
+    mode); the bot token is checked with ``auth.test`` on the first request."""
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        raise_error_for_unhandled_request=False,
+    )
+    deps = SlackDeps(runtime=runtime, afas=afas, languages=ReaderLanguages(client))
+    commands.register(app, deps)
+    actions.register(app, deps)
+    return app
+
+
+class SlackRunner:
+    """Socket Mode (no public URL; needs an app-level token) or HTTP mode (signed requests on
+    ``/slack/events``), started and stopped on the running event loop."""
+
+    def __init__(
+        self, app: AsyncApp, *, mode: str, app_token: str | None, host: str, port: int
+    ) -> None:
+        self.app, self.mode, self.app_token, self.host, self.port = app, mode, app_token, host, port
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        if self.mode == "socket":
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await self._socket.connect_async()
+            return
+        server = AsyncSlackAppServer(port=self.port, path=SLACK_EVENTS_PATH, app=self.app)
+        self._runner = web.AppRunner(server.web_app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:
+            self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()

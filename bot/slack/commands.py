@@ -1,0 +1,55 @@
+"""Parsing ``/afas`` command text into a typed command. Pure; never echoes what was typed
+beyond an org key, because an agent may paste a token in the wrong place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]")
+_DEEP = {"deep", "diep", "--deep"}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCommand:
+    key: str
+    deep: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class HelpCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CommandError:
+    """Bad input: ``reason`` is a catalogue key (``usage.*``); nothing of the input repeated."""
+
+    reason: str
+
+
+Command = CheckCommand | StatusCommand | HelpCommand | CommandError
+
+
+def parse_command(text: str | None) -> Command:
+    words = (text or "").split()
+    if not words or words[0].lower() in ("help", "hulp", "?"):
+        return HelpCommand()
+    verb, rest = words[0].lower(), [w.lower() for w in words[1:]]
+    if verb == "status" and not rest:
+        return StatusCommand()
+    if verb in ("check", "controleer"):
+        if not rest:
+            return CommandError("usage.check_needs_key")
+        key, options = rest[0], rest[1:]
+        if not _KEY.fullmatch(key):
+            return CommandError("usage.bad_key")
+        if len(options) > 1 or (options and options[0] not in _DEEP):
+            return CommandError("usage.check_options")
+        return CheckCommand(key, deep=bool(options))
+    return CommandError("usage.unknown")

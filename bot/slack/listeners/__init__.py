@@ -1,0 +1,18 @@
+"""Bolt listeners, split by kind; each module has one ``register(app, deps)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from afas.client import AfasClient
+from bot.runtime import Runtime
+from bot.slack.locale import ReaderLanguages
+
+
+@dataclass(frozen=True)
+class SlackDeps:
+    """What listeners need besides Bolt's own arguments."""
+
+    runtime: Runtime
+    afas: AfasClient
+    languages: ReaderLanguages

@@ -1,0 +1,45 @@
+"""Buttons: "Re-check" and "Deep check" under a report. Everyone may use them (a check is
+read-only); the report in the message is replaced by the new one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.blocks.report import RECHECK_ACTION, RECHECK_DEEP_ACTION
+from bot.slack.commands import CheckCommand, parse_command
+from bot.slack.listeners import SlackDeps
+from bot.slack.listeners.commands import answer_error, run_check_command
+
+
+async def recheck(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    deps: SlackDeps,
+) -> None:
+    await ack()
+    user = (body.get("user") or {}).get("id", "")
+    language = await deps.languages.of(user)
+    deep = action.get("action_id") == RECHECK_DEEP_ACTION
+    # The button's value is an org key we put there; parse it like typed input all the same.
+    parsed = parse_command(f"check {action.get('value', '')}")
+    try:
+        if not isinstance(parsed, CheckCommand):
+            raise ValueError("a re-check button without an org key")
+        await run_check_command(respond, deps, user, parsed.key, deep, language)
+    except Exception as error:
+        await answer_error(respond, error, language, user=user)
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    for action_id in (RECHECK_ACTION, RECHECK_DEEP_ACTION):
+
+        @app.action(action_id)
+        async def _recheck(
+            ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        ) -> None:
+            await recheck(ack, body, action, respond, deps)

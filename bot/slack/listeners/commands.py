@@ -1,0 +1,132 @@
+"""``/afas``: ``check <org> [deep]``, ``status``, ``help``. Everyone who can see the app may
+use these (product.md, "Who may do what").
+
+Acknowledge first, within Slack's 3 seconds, with nothing; then answer through the command's
+``response_url``: a "checking" notice, replaced by the report when AFAS has answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.blocks.help import help_blocks
+from bot.blocks.messages import checking_blocks, checking_text, error_blocks
+from bot.blocks.report import report_blocks, report_text
+from bot.blocks.status import OrgStatusRow, status_blocks
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services.org_checks import check_org
+from bot.slack.commands import (
+    CheckCommand,
+    CommandError,
+    HelpCommand,
+    StatusCommand,
+    parse_command,
+)
+from bot.slack.errors import friendly_blocks
+from bot.slack.listeners import SlackDeps
+from storage.errors import StorageError
+from storage.models import CheckTrigger
+from storage.repository import list_orgs
+
+log = logging.getLogger(__name__)
+
+
+async def afas_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, deps: SlackDeps
+) -> None:
+    await ack()
+    user = command.get("user_id", "")
+    language = await deps.languages.of(user)
+    parsed = parse_command(command.get("text"))
+    try:
+        match parsed:
+            case HelpCommand():
+                await respond(
+                    blocks=help_blocks(language=language),
+                    text=t("help.title", language),
+                    response_type="ephemeral",
+                )
+            case StatusCommand():
+                rows = await asyncio.to_thread(status_rows, deps.runtime)
+                await respond(
+                    blocks=status_blocks(rows, language=language, now=datetime.now(UTC)),
+                    text=t("status.title", language),
+                    response_type="ephemeral",
+                )
+            case CheckCommand(key=key, deep=deep):
+                await run_check_command(respond, deps, user, key, deep, language)
+            case CommandError(reason=reason):
+                await respond(
+                    blocks=error_blocks(t(reason, language), language=language),
+                    text=t(reason, language),
+                    response_type="ephemeral",
+                )
+    except Exception as error:
+        await answer_error(respond, error, language, user=user)
+
+
+async def run_check_command(
+    respond: AsyncRespond, deps: SlackDeps, user: str, key: str, deep: bool, language: str
+) -> None:
+    await respond(
+        blocks=checking_blocks(key, language=language, deep=deep),
+        text=checking_text(key, language=language, deep=deep),
+        response_type="ephemeral",
+        replace_original=True,
+    )
+    result = await check_org(
+        deps.runtime, deps.afas, key, trigger=CheckTrigger.COMMAND, actor=user, deep=deep
+    )
+    await respond(
+        blocks=report_blocks(
+            result.report,
+            language=language,
+            org_key=result.org_key,
+            display_name=result.display_name,
+        ),
+        text=report_text(result.report, language=language, org_key=result.org_key),
+        response_type="ephemeral",
+        replace_original=True,
+    )
+
+
+async def answer_error(
+    respond: AsyncRespond, error: Exception, language: str, *, user: str
+) -> None:
+    if not isinstance(error, StorageError):
+        log.exception("/afas failed for user %s", user)
+    blocks = friendly_blocks(error, language=language)
+    await respond(
+        blocks=blocks,
+        text=t("error.title", language),
+        response_type="ephemeral",
+        replace_original=True,
+    )
+
+
+def status_rows(runtime: Runtime) -> list[OrgStatusRow]:
+    with runtime.session() as session:
+        return [
+            OrgStatusRow(
+                key=org.key,
+                display_name=org.display_name,
+                environment=org.environment.label,
+                state=org.current_state,
+                last_checked_at=org.last_checked_at,
+                muted_until=org.mute_until,
+            )
+            for org in list_orgs(session)
+        ]
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.command("/afas")
+    async def _afas(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await afas_command(ack, command, respond, deps)

@@ -1,0 +1,211 @@
+"""``/afas`` end to end: signed requests into the real Bolt app, answers through the Slack Web
+API fake, checks against the AFAS sandbox, records in the database."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import httpx
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+from sqlmodel import select
+
+from bot.slack.app import SlackRunner
+from storage.models import AuditEvent, CheckRun
+from storage.repository import add_org
+from tests.bot.slack.conftest import SIGNING_SECRET
+
+
+def signed(body: str, *, secret: str = SIGNING_SECRET, age: int = 0) -> dict[str, str]:
+    timestamp = str(int(time.time()) - age)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": signature,
+    }
+
+
+def command_body(slack, text: str, user: str = "U0AGENT") -> str:
+    return urlencode(
+        {
+            "command": "/afas",
+            "text": text,
+            "user_id": user,
+            "user_name": "someone",
+            "team_id": "T0TEAM",
+            "channel_id": "C0HELPDESK",
+            "response_url": slack.response_url("cmd"),
+            "trigger_id": "1337.42.abc",
+        }
+    )
+
+
+async def dispatch(bolt, body: str, headers: dict[str, str] | None = None):
+    request = AsyncBoltRequest(body=body, headers=headers or signed(body))
+    return await bolt.async_dispatch(request)
+
+
+def register(runtime, scenario, *names: str) -> None:
+    with runtime.session() as session:
+        for name in names:
+            env = scenario.by_name(name)
+            add_org(
+                session,
+                key=name,
+                display_name=f"{name} BV",
+                environment=env.environment(),
+                token=env.token(),
+                cipher=runtime.require_cipher(),
+                actor="test",
+            )
+
+
+def responses(slack) -> list[dict]:
+    return [payload for _label, payload in slack.responses]
+
+
+def wait_responses(slack, count: int, timeout: float = 10.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while len(slack.responses) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(slack.responses) >= count, responses(slack)
+    return responses(slack)
+
+
+async def wait_async(slack, count: int, timeout: float = 10.0) -> list[dict]:
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while len(slack.responses) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert len(slack.responses) >= count, responses(slack)
+    return responses(slack)
+
+
+async def test_check_acks_at_once_then_answers_with_the_report_in_dutch(
+    bolt, slack, runtime, scenario
+) -> None:
+    register(runtime, scenario, "near-miss")
+    started = time.monotonic()
+    response = await dispatch(bolt, command_body(slack, "check near-miss"))
+    assert response.status == 200
+    assert time.monotonic() - started < 3  # acknowledged within Slack's 3 seconds
+    checking, report = await wait_async(slack, 2)
+    assert checking["response_type"] == "ephemeral"
+    assert report["replace_original"] is True
+    dumped = json.dumps(report["blocks"], ensure_ascii=False)
+    assert "SBQ_Kostenplaatsen_All gevonden, verwacht SBQ_Kostenplaasten_All" in dumped
+    with runtime.session() as session:
+        runs = session.exec(select(CheckRun)).all()
+        audits = session.exec(select(AuditEvent).where(AuditEvent.action == "org.checked")).all()
+    assert [r.trigger for r in runs] == ["command"]
+    assert [a.actor for a in audits] == ["U0AGENT"]
+
+
+async def test_an_english_reader_gets_english(bolt, slack, runtime, scenario) -> None:
+    register(runtime, scenario, "missing-connectors")
+    await dispatch(bolt, command_body(slack, "check missing-connectors", user="U0GUEST"))
+    _checking, report = await wait_async(slack, 2)
+    dumped = json.dumps(report["blocks"])
+    assert "is not in the App Connector" in dumped and "SBQ_BTW.gcn" in dumped
+
+
+async def test_an_unknown_org_gets_suggestions(bolt, slack, runtime, scenario) -> None:
+    register(runtime, scenario, "healthy")
+    await dispatch(bolt, command_body(slack, "check helthy", user="U0GUEST"))
+    answers = await wait_async(slack, 2)
+    assert "healthy" in json.dumps(answers[-1]["blocks"])
+    with runtime.session() as session:
+        assert session.exec(select(CheckRun)).all() == []
+
+
+async def test_status_lists_orgs_worst_first(bolt, slack, runtime, scenario) -> None:
+    register(runtime, scenario, "healthy", "revoked-token")
+    await dispatch(bolt, command_body(slack, "check revoked-token", user="U0GUEST"))
+    await wait_async(slack, 2)
+    slack.clear()
+    await dispatch(bolt, command_body(slack, "status", user="U0GUEST"))
+    (status,) = await wait_async(slack, 1)
+    dumped = json.dumps(status["blocks"])
+    assert "*revoked-token*" in dumped and "*healthy*" in dumped
+    assert dumped.index("*revoked-token*") < dumped.index("*healthy*")  # failing first
+
+
+async def test_help_and_bad_input(bolt, slack, runtime, scenario) -> None:
+    await dispatch(bolt, command_body(slack, "help", user="U0GUEST"))
+    (help_answer,) = await wait_async(slack, 1)
+    assert "/afas check" in json.dumps(help_answer["blocks"])
+    slack.clear()
+    pasted = "<token><version>1</version><data>" + "AB" * 32 + "</data></token>"
+    await dispatch(bolt, command_body(slack, f"check {pasted}", user="U0GUEST"))
+    (error,) = await wait_async(slack, 1)
+    assert "AB" * 32 not in json.dumps(error)  # never echoes what was typed
+
+
+async def test_a_bad_signature_is_refused(bolt, slack) -> None:
+    body = command_body(slack, "status")
+    response = await dispatch(bolt, body, headers=signed(body, secret="wrong"))
+    assert response.status == 401
+    stale = await dispatch(bolt, body, headers=signed(body, age=600))
+    assert stale.status == 401
+    assert slack.responses == []
+
+
+async def test_http_mode_serves_signed_requests_on_loopback(bolt, slack, runtime, scenario):
+    register(runtime, scenario, "healthy")
+    runner = SlackRunner(bolt, mode="http", app_token=None, host="127.0.0.1", port=0)
+    await runner.start()
+    try:
+        body = command_body(slack, "check healthy", user="U0GUEST")
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(
+                f"http://127.0.0.1:{runner.port}/slack/events", content=body, headers=signed(body)
+            )
+            refused = await http.post(
+                f"http://127.0.0.1:{runner.port}/slack/events",
+                content=body,
+                headers=signed(body, secret="wrong"),
+            )
+        assert answer.status_code == 200 and refused.status_code == 401
+        _checking, report = await wait_async(slack, 2)
+        assert "healthy" in json.dumps(report["blocks"])
+    finally:
+        await runner.stop()
+
+
+def action_body(slack, action_id: str, value: str, user: str = "U0GUEST") -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0TEAM"},
+        "team": {"id": "T0TEAM", "domain": "team"},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "container": {"type": "message", "is_ephemeral": True},
+        "trigger_id": "1337.42.def",
+        "channel": {"id": "C0HELPDESK", "name": "helpdesk"},
+        "response_url": slack.response_url("action"),
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "type": "button",
+                "action_ts": "1700000000.000100",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_the_deep_check_button_replaces_the_report(bolt, slack, runtime, scenario) -> None:
+    register(runtime, scenario, "broken-definition")
+    response = await dispatch(bolt, action_body(slack, "recheck_deep", "broken-definition"))
+    assert response.status == 200
+    _checking, report = await wait_async(slack, 2)
+    assert report["replace_original"] is True
+    assert "SBQ_Transactie" in json.dumps(report["blocks"])  # the blocked definition, deep only
+    with runtime.session() as session:
+        assert [r.overall_state for r in session.exec(select(CheckRun))] == ["failing"]
