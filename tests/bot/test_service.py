@@ -98,3 +98,80 @@ def test_afasbot_serve_checks_due_orgs_and_stops_cleanly_on_sigterm(
         due = [o.next_check_at for o in session.exec(select(Org))]
     assert states == {"healthy": "healthy", "missing-connectors": "failing"}
     assert all(at > datetime.now(UTC) for at in due)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_runs_the_slack_app_in_http_mode(
+    runtime, scenario, sandbox, migrated_url, key, tmp_path
+) -> None:
+    """The whole process: scheduled checks and a signed /afas command on one event loop."""
+    import httpx
+
+    from tests.bot.slack.requests import command_body, signed
+    from tests.fakes.slack_web_api import SlackWebApiFake
+
+    register(runtime, scenario, ["healthy"])
+    port = free_port()
+    with SlackWebApiFake() as slack:
+        env = {
+            **os.environ,
+            "AFASBOT_DATABASE_URL": migrated_url,
+            "AFASBOT_ENCRYPTION_KEYS": key,
+            "AFASBOT_AFAS_URL_TEMPLATE": sandbox.url_template,
+            "AFASBOT_SLACK_BOT_TOKEN": "xoxb-test",
+            "AFASBOT_SLACK_MODE": "http",
+            "AFASBOT_SLACK_SIGNING_SECRET": "test-signing-secret",
+            "AFASBOT_SLACK_HOST": "127.0.0.1",
+            "AFASBOT_SLACK_PORT": str(port),
+            "AFASBOT_SLACK_API_URL": slack.url,
+        }
+        process = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "afasbot"), "serve"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            body = command_body(slack, "check healthy", user="U0BOB")
+            deadline = time.monotonic() + 20
+            answer = None
+            while time.monotonic() < deadline:
+                try:
+                    answer = httpx.post(
+                        f"http://127.0.0.1:{port}/slack/events",
+                        content=body,
+                        headers=signed(body),
+                        timeout=5,
+                    )
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            assert answer is not None and answer.status_code == 200
+            while len(slack.responses) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 0, err
+        assert "Slack app: http mode" in out
+        _checking, report = [payload for _label, payload in slack.responses][:2]
+        assert "healthy" in str(report["blocks"])
+
+
+def test_serve_says_what_slack_setting_is_missing(cli) -> None:
+    result = cli(
+        "serve", env={"AFASBOT_SLACK_BOT_TOKEN": "xoxb-test", "AFASBOT_SLACK_MODE": "socket"}
+    )
+    assert result.exit_code == 2
+    assert "AFASBOT_SLACK_APP_TOKEN" in result.stderr
+    assert "xoxb-test" not in result.stderr + result.output
