@@ -158,3 +158,27 @@ async def test_the_deep_check_button_replaces_the_report(bolt, slack, runtime, s
     assert "SBQ_Transactie" in json.dumps(report["blocks"])  # the blocked definition, deep only
     with runtime.session() as session:
         assert [r.overall_state for r in session.exec(select(CheckRun))] == ["failing"]
+
+
+async def test_no_token_reaches_slack(bolt, slack, runtime, scenario, caplog) -> None:
+    import base64
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    register(runtime, scenario, "healthy", "near-miss")
+    for text in ("check healthy", "check near-miss deep", "status"):
+        before = len(slack.responses)
+        await dispatch(bolt, command_body(slack, text, user="U0GUEST"))
+        await wait_async(slack, before + (1 if text == "status" else 2))
+    sent = json.dumps(
+        [payload for _label, payload in slack.responses] + [call.params for call in slack.calls()]
+    )
+    for name in ("healthy", "near-miss"):
+        token = scenario.by_name(name).token()
+        for secret in (
+            token.reveal_data(),
+            token.xml,
+            base64.b64encode(token.xml.encode()).decode(),
+        ):
+            assert secret not in sent
+            assert secret not in caplog.text
