@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     slack_host: str = "0.0.0.0"
     slack_port: int = Field(3000, ge=0, le=65535)
     slack_api_url: str | None = None  # another Web API base URL (tests)
+    # Who may do what: helpdesk agents (a user group and/or user ids) and admins (user ids).
+    slack_agent_usergroup: str | None = None
+    slack_agent_user_ids: str = ""
+    slack_admin_user_ids: str = ""
 
     # People and processes
     language: Literal["nl", "en"] = "en"

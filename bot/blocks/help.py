@@ -27,13 +27,10 @@ EVERYONE = (
     ("status", "help.cmd.status"),
     ("help", "help.cmd.help"),
 )
-AGENTS = (
-    ("register", "help.cmd.register"),
-    ("mute <org> 1h|1d", "help.cmd.mute"),
-    ("history <org>", "help.cmd.history"),
-    ("handover <org>", "help.cmd.handover"),
-)
-ADMINS = (("remove <org>", "help.cmd.remove"),)
+# Only what the bot handles: mute, history, handover (agents) and remove (admins) join these
+# lists with their listeners.
+AGENTS = (("register", "help.cmd.register"),)
+ADMINS: tuple[tuple[str, str], ...] = ()
 
 
 def help_blocks(*, language: str, is_agent: bool = False, is_admin: bool = False) -> list[dict]:
@@ -47,7 +44,7 @@ def help_blocks(*, language: str, is_agent: bool = False, is_admin: bool = False
     ]
     if is_agent or is_admin:
         blocks.append(_commands("help.agents", AGENTS, lang))
-    if is_admin:
+    if is_admin and ADMINS:
         blocks.append(_commands("help.admins", ADMINS, lang))
     notes = [t("help.language_note", lang)]
     if is_agent or is_admin:

@@ -12,8 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.runtime import Runtime
-from bot.slack.listeners import SlackDeps, actions, commands
+from bot.slack.listeners import SlackDeps, actions, commands, views
 from bot.slack.locale import ReaderLanguages
+from bot.slack.permissions import Roles, user_ids
 
 SLACK_EVENTS_PATH = "/slack/events"
 
@@ -27,12 +28,23 @@ def web_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
     return client
 
 
+def roles_from_settings(runtime: Runtime, client: AsyncWebClient) -> Roles:
+    s = runtime.settings
+    return Roles(
+        client,
+        usergroup=s.slack_agent_usergroup,
+        agents=user_ids(s.slack_agent_user_ids),
+        admins=user_ids(s.slack_admin_user_ids),
+    )
+
+
 def create_slack_app(
     runtime: Runtime,
     afas: AfasClient,
     *,
     client: AsyncWebClient,
     signing_secret: str,
+    roles: Roles | None = None,
 ) -> AsyncApp:
     """The Bolt app with its listeners. Requests are verified with the signing secret (HTTP
     mode); the bot token is checked with ``auth.test`` on the first request."""
@@ -41,9 +53,15 @@ def create_slack_app(
         signing_secret=signing_secret,
         raise_error_for_unhandled_request=False,
     )
-    deps = SlackDeps(runtime=runtime, afas=afas, languages=ReaderLanguages(client))
+    deps = SlackDeps(
+        runtime=runtime,
+        afas=afas,
+        languages=ReaderLanguages(client),
+        roles=roles or roles_from_settings(runtime, client),
+    )
     commands.register(app, deps)
     actions.register(app, deps)
+    views.register(app, deps)
     return app
 
 

@@ -27,13 +27,18 @@ class HelpCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterCommand:
+    """Opens the registration form; takes no arguments (a token never goes in a command)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CommandError:
     """Bad input: ``reason`` is a catalogue key (``usage.*``); nothing of the input repeated."""
 
     reason: str
 
 
-Command = CheckCommand | StatusCommand | HelpCommand | CommandError
+Command = CheckCommand | StatusCommand | HelpCommand | RegisterCommand | CommandError
 
 
 def parse_command(text: str | None) -> Command:
@@ -43,6 +48,8 @@ def parse_command(text: str | None) -> Command:
     verb, rest = words[0].lower(), [w.lower() for w in words[1:]]
     if verb == "status" and not rest:
         return StatusCommand()
+    if verb in ("register", "registreer"):
+        return RegisterCommand() if not rest else CommandError("usage.register_no_args")
     if verb in ("check", "controleer"):
         if not rest:
             return CommandError("usage.check_needs_key")

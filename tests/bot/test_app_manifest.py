@@ -27,7 +27,11 @@ def test_the_manifest_is_valid_against_slacks_schema(manifest) -> None:
 def test_the_manifest_declares_the_afas_command_in_socket_mode(manifest) -> None:
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/afas"]
     assert manifest["settings"]["socket_mode_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "users:read"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "users:read",
+        "usergroups:read",
+    }
 
 
 @pytest.mark.parametrize(

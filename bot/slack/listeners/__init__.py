@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from afas.client import AfasClient
 from bot.runtime import Runtime
 from bot.slack.locale import ReaderLanguages
+from bot.slack.permissions import Roles
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,4 @@ class SlackDeps:
     runtime: Runtime
     afas: AfasClient
     languages: ReaderLanguages
+    roles: Roles

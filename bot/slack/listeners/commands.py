@@ -1,5 +1,5 @@
-"""``/afas``: ``check <org> [deep]``, ``status``, ``help``. Everyone who can see the app may
-use these (product.md, "Who may do what").
+"""``/afas``: ``check <org> [deep]``, ``status``, ``help`` for everyone who can see the app;
+``register`` (opens the registration form) for helpdesk agents (product.md, "Who may do what").
 
 Acknowledge first, within Slack's 3 seconds, with nothing; then answer through the command's
 ``response_url``: a "checking" notice, replaced by the report when AFAS has answered.
@@ -14,9 +14,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import help_blocks
 from bot.blocks.messages import checking_blocks, checking_text, error_blocks
+from bot.blocks.register import register_modal
 from bot.blocks.report import report_blocks, report_text
 from bot.blocks.status import OrgStatusRow, status_blocks
 from bot.i18n import t
@@ -26,11 +28,13 @@ from bot.slack.commands import (
     CheckCommand,
     CommandError,
     HelpCommand,
+    RegisterCommand,
     StatusCommand,
     parse_command,
 )
 from bot.slack.errors import friendly_blocks
 from bot.slack.listeners import SlackDeps
+from bot.slack.permissions import Role
 from storage.errors import StorageError
 from storage.models import CheckTrigger
 from storage.repository import list_orgs
@@ -39,7 +43,11 @@ log = logging.getLogger(__name__)
 
 
 async def afas_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, deps: SlackDeps
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    deps: SlackDeps,
 ) -> None:
     await ack()
     user = command.get("user_id", "")
@@ -48,11 +56,18 @@ async def afas_command(
     try:
         match parsed:
             case HelpCommand():
+                role = await deps.roles.of(user)
                 await respond(
-                    blocks=help_blocks(language=language),
+                    blocks=help_blocks(
+                        language=language,
+                        is_agent=role >= Role.AGENT,
+                        is_admin=role >= Role.ADMIN,
+                    ),
                     text=t("help.title", language),
                     response_type="ephemeral",
                 )
+            case RegisterCommand():
+                await open_registration_form(respond, client, deps, command, user, language)
             case StatusCommand():
                 rows = await asyncio.to_thread(status_rows, deps.runtime)
                 await respond(
@@ -70,6 +85,30 @@ async def afas_command(
                 )
     except Exception as error:
         await answer_error(respond, error, language, user=user)
+
+
+async def open_registration_form(
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    deps: SlackDeps,
+    command: dict[str, Any],
+    user: str,
+    language: str,
+) -> None:
+    """Helpdesk agents get the form; the trigger id lives 3 seconds, so this comes first."""
+    if await deps.roles.of(user) < Role.AGENT:
+        message = (
+            t("register.not_allowed", language) + " " + t("register.not_allowed_hint", language)
+        )
+        await respond(
+            blocks=error_blocks(message, language=language),
+            text=message,
+            response_type="ephemeral",
+        )
+        return
+    await client.views_open(
+        trigger_id=command.get("trigger_id", ""), view=register_modal(language=language)
+    )
 
 
 async def run_check_command(
@@ -128,5 +167,7 @@ def status_rows(runtime: Runtime) -> list[OrgStatusRow]:
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/afas")
-    async def _afas(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await afas_command(ack, command, respond, deps)
+    async def _afas(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await afas_command(ack, command, respond, client, deps)

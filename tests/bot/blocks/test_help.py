@@ -8,13 +8,9 @@ from bot.blocks.help import help_blocks, help_text
 from tests.bot.blocks.helpers import assert_within_slack_limits, contexts, dump, header
 
 EVERYONE = ["check &lt;org&gt;`", "check &lt;org&gt; deep`", "/afas status`", "/afas help`"]
-AGENTS = [
-    "/afas register`",
-    "mute &lt;org&gt; 1h|1d`",
-    "history &lt;org&gt;`",
-    "handover &lt;org&gt;`",
-]
-ADMINS = ["remove &lt;org&gt;`"]
+AGENTS = ["/afas register`"]
+# Not handled yet, so never offered: mute, history, handover (agents), remove (admins).
+NOT_YET = ["mute &lt;org&gt;", "history &lt;org&gt;", "handover &lt;org&gt;", "remove &lt;org&gt;"]
 
 
 def shown(blocks: list[dict], commands: list[str]) -> list[bool]:
@@ -36,9 +32,9 @@ def test_only_the_commands_the_reader_may_use(roles, agents, admins) -> None:
     assert_within_slack_limits(blocks)
     assert all(shown(blocks, EVERYONE))
     assert shown(blocks, AGENTS) == [agents] * len(AGENTS)
-    assert shown(blocks, ADMINS) == [admins] * len(ADMINS)
+    assert not any(shown(blocks, NOT_YET))
     assert ("For helpdesk agents" in dump(blocks)) is agents
-    assert ("For admins" in dump(blocks)) is admins
+    assert "For admins" not in dump(blocks)  # no admin-only command is handled yet
     assert ("Never paste a token" in dump(blocks)) is agents
 
 

@@ -58,3 +58,41 @@ def action_body(slack, action_id: str, value: str, user: str = "U0GUEST") -> str
         ],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def submission_body(
+    view_id: str, fields: dict[str, str | bool | None], *, user: str, language: str = "nl"
+) -> str:
+    """A ``view_submission`` of the registration form with these field values."""
+    state: dict[str, dict] = {}
+    for block, value in fields.items():
+        if block == "kind":
+            entry = {"type": "static_select", "selected_option": {"value": value}}
+        elif block == "replace":
+            options = [{"value": "replace"}] if value else []
+            entry = {"type": "checkboxes", "selected_options": options}
+        elif block == "channel":
+            entry = {"type": "conversations_select", "selected_conversation": value}
+        elif block == "owner":
+            entry = {"type": "users_select", "selected_user": value}
+        else:
+            entry = {"type": "plain_text_input", "value": value}
+        state[block] = {"value": entry}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM", "domain": "team"},
+        "user": {"id": user, "username": "someone", "team_id": "T0TEAM"},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "trigger_id": "1337.42.ghi",
+        "view": {
+            "id": view_id,
+            "team_id": "T0TEAM",
+            "type": "modal",
+            "callback_id": "register_org",
+            "private_metadata": json.dumps({"language": language}),
+            "state": {"values": state},
+            "hash": "1700000000.abc",
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)})

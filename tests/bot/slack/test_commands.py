@@ -8,6 +8,7 @@ from bot.slack.commands import (
     CheckCommand,
     CommandError,
     HelpCommand,
+    RegisterCommand,
     StatusCommand,
     parse_command,
 )
@@ -27,6 +28,8 @@ from bot.slack.commands import (
         ("check acme deep please", CommandError("usage.check_options")),
         ("check <token><version>1</version></token>", CommandError("usage.bad_key")),
         ("status acme", CommandError("usage.unknown")),
+        ("register", RegisterCommand()),
+        ("register acme 949C1A9CD9AE4797", CommandError("usage.register_no_args")),
         ("frobnicate", CommandError("usage.unknown")),
     ],
 )
@@ -37,7 +40,9 @@ def test_parse(text: str, expected) -> None:
 @given(st.text(max_size=80))
 def test_any_text_parses_to_a_command_and_errors_never_carry_input(text: str) -> None:
     command = parse_command(text)
-    assert isinstance(command, CheckCommand | StatusCommand | HelpCommand | CommandError)
+    assert isinstance(
+        command, CheckCommand | StatusCommand | HelpCommand | RegisterCommand | CommandError
+    )
     if isinstance(command, CommandError):
         assert command.reason.startswith("usage.")
     if isinstance(command, CheckCommand):
