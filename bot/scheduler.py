@@ -5,7 +5,8 @@ PostgreSQL, compare-and-set on SQLite), checks them with bounded concurrency, an
 transaction per org records the run and schedules the next check, releasing the lease. A
 replica that dies mid-check loses nothing: its leases expire and another replica takes the
 orgs. APScheduler only drives the sweep (``afasbot serve``); the schedule itself lives in the
-database (alerting.md, decisions 1 and 2). Alerts on state changes come with the alerting issue.
+database (alerting.md, decisions 1 and 2). The same transaction applies the alert policy
+(bot/alerting): an incident change and its outbox message commit with the check run.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from afas.check import run_check
 from afas.client import AfasClient
 from afas.report import CheckReport
+from bot.alerting.policy import AlertPolicy
+from bot.alerting.record import apply_alerting
 from bot.runtime import Runtime
 from bot.services.org_checks import record_report
 from storage.models import CheckTrigger, Org
@@ -84,7 +87,8 @@ async def sweep(
                 failed.append(org.key)
                 return
         next_at = next_check_at(org.id, org.check_interval_seconds, now)
-        if not await asyncio.to_thread(_finish, runtime, org.id, owner, next_at, report):
+        finished = await asyncio.to_thread(_finish, runtime, org.id, owner, now, next_at, report)
+        if not finished:
             log.warning("lease on org %s passed to another replica; result dropped", org.key)
             lost.append(org.key)
             return
@@ -107,12 +111,29 @@ def _claim(
 
 
 def _finish(
-    runtime: Runtime, org_id: int, owner: str, next_at: datetime, report: CheckReport
+    runtime: Runtime,
+    org_id: int,
+    owner: str,
+    now: datetime,
+    next_at: datetime,
+    report: CheckReport,
 ) -> bool:
-    """Record the run and reschedule, in one transaction, only while the lease is ours."""
+    """Record the run, decide on alerts (incident and outbox message) and reschedule, in one
+    transaction, only while the lease is ours."""
     with runtime.session() as session:
         if not finish_org_check(session, org_id, owner=owner, next_check_at=next_at):
             session.rollback()
             return False
-        record_report(session, session.get(Org, org_id), report, CheckTrigger.SCHEDULE)
+        org = session.get(Org, org_id)
+        record_report(session, org, report, CheckTrigger.SCHEDULE)
+        apply_alerting(session, org, report, now=now, policy=alert_policy(runtime))
         return True
+
+
+def alert_policy(runtime: Runtime) -> AlertPolicy:
+    s = runtime.settings
+    return AlertPolicy(
+        open_after=s.alert_open_after,
+        close_after=s.alert_close_after,
+        remind_every=timedelta(hours=s.alert_remind_hours),
+    )

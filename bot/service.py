@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
+from bot.alerting.delivery import Delivery, drain_outbox
 from bot.runtime import Runtime
 from bot.scheduler import sweep
 from bot.settings import Settings
@@ -36,13 +38,31 @@ def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+@dataclass(frozen=True)
+class AlertSender:
+    """Where the outbox goes: the Slack client and how alerts are written."""
+
+    client: AsyncWebClient
+    delivery: Delivery
+
+
 class CheckService:
-    def __init__(self, runtime: Runtime, client: AfasClient, *, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: AfasClient,
+        *,
+        owner: str | None = None,
+        alerts: AlertSender | None = None,
+    ) -> None:
         self.runtime = runtime
         self.owner = owner or replica_id()
         self.sweeps = 0
+        self.delivered = 0
         self._running: set[asyncio.Task] = set()
         self._client = client
+        self._alerts = alerts
+        self._draining = asyncio.Lock()
 
     async def sweep_once(self) -> None:
         """One sweep; errors are logged, never raised into the scheduler."""
@@ -67,11 +87,30 @@ class CheckService:
                     len(result.lost),
                     len(result.failed),
                 )
+            await self.drain_once()  # new alerts go out at once, not a tick later
         except Exception:
             log.exception("sweep failed; the next tick tries again")
         finally:
             if task is not None:
                 self._running.discard(task)
+
+    async def drain_once(self) -> None:
+        """Send what the outbox holds (alerts; retries of earlier failures)."""
+        if self._alerts is None:
+            return
+        async with self._draining:
+            try:
+                result = await drain_outbox(
+                    self.runtime,
+                    self._alerts.client,
+                    self._alerts.delivery,
+                    owner=self.owner,
+                    now=datetime.now(UTC),
+                )
+            except Exception:
+                log.exception("sending alerts failed; the outbox keeps them for the next tick")
+                return
+            self.delivered += result.sent
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep on every tick until ``stop`` is set; then finish cleanly."""
@@ -85,6 +124,15 @@ class CheckService:
             coalesce=True,
             id="sweep",
         )
+        if self._alerts is not None:
+            scheduler.add_job(
+                self.drain_once,
+                "interval",
+                seconds=self.runtime.settings.outbox_tick_seconds,
+                max_instances=1,
+                coalesce=True,
+                id="outbox",
+            )
         scheduler.start()
         try:
             await stop.wait()
@@ -107,8 +155,20 @@ async def serve_until_signalled(runtime: Runtime, slack: SlackConfig | None) -> 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with runtime.afas_client() as client:
-        service = CheckService(runtime, client)
-        runner = slack.runner(runtime, client) if slack else None
+        slack_client = web_client(slack.bot_token, base_url=slack.api_url) if slack else None
+        alerts = (
+            AlertSender(
+                web_client(slack.bot_token, base_url=slack.api_url, retry_rate_limits=False),
+                Delivery(
+                    language=runtime.settings.alert_language,
+                    default_channel=runtime.settings.slack_default_alert_channel,
+                ),
+            )
+            if slack_client is not None
+            else None
+        )
+        service = CheckService(runtime, client, alerts=alerts)
+        runner = slack.runner(runtime, client, slack_client) if slack else None
         if runner is not None:
             await runner.start()
             log.info("Slack app running in %s mode", runner.mode)
@@ -153,11 +213,13 @@ class SlackConfig:
             api_url=settings.slack_api_url,
         )
 
-    def runner(self, runtime: Runtime, client: AfasClient) -> SlackRunner:
+    def runner(
+        self, runtime: Runtime, client: AfasClient, slack_client: AsyncWebClient
+    ) -> SlackRunner:
         app = create_slack_app(
             runtime,
             client,
-            client=web_client(self.bot_token, base_url=self.api_url),
+            client=slack_client,
             signing_secret=self.signing_secret or "",
         )
         return SlackRunner(

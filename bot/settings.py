@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     slack_agent_user_ids: str = ""
     slack_admin_user_ids: str = ""
 
+    # Alerts (a scheduled check's state change posts to the org's alert channel)
+    alert_open_after: int = Field(2, ge=1, le=20)  # consecutive bad checks
+    alert_close_after: int = Field(1, ge=1, le=20)  # consecutive good checks
+    alert_remind_hours: float = Field(24.0, gt=0)
+    alert_language: Literal["nl", "en"] = "nl"  # alert channels have no locale
+    slack_default_alert_channel: str | None = None  # for orgs without a channel of their own
+    outbox_tick_seconds: float = Field(5.0, gt=0)
+
     # People and processes
     language: Literal["nl", "en"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

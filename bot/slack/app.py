@@ -12,19 +12,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.runtime import Runtime
-from bot.slack.listeners import SlackDeps, actions, commands, views
+from bot.slack.listeners import SlackDeps, actions, alerts, commands, views
 from bot.slack.locale import ReaderLanguages
 from bot.slack.permissions import Roles, user_ids
 
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def web_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
-    """The Slack Web API client: retries 429s after ``Retry-After`` (the SDK does not by
-    default)."""
+def web_client(
+    token: str, *, base_url: str | None = None, retry_rate_limits: bool = True
+) -> AsyncWebClient:
+    """The Slack Web API client. For answers to people it waits out a 429's ``Retry-After``
+    and retries (the SDK does not by default); the alert sender does not wait (it reschedules
+    the message instead, so a rate limit never stalls the checks)."""
     kwargs = {"base_url": base_url} if base_url else {}
     client = AsyncWebClient(token=token, **kwargs)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    if retry_rate_limits:
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     return client
 
 
@@ -62,6 +66,7 @@ def create_slack_app(
     commands.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)
+    alerts.register(app, deps)
     return app
 
 

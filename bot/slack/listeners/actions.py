@@ -1,17 +1,22 @@
-"""Buttons: "Re-check" and "Deep check" under a report. Everyone may use them (a check is
-read-only); the report in the message is replaced by the new one."""
+"""Buttons: "Re-check" and "Deep check" under a report, "Re-check now" on an alert. Everyone
+may use them (a check is read-only). Under a report (an ephemeral message) the new report
+replaces it; under an alert the report comes as a new message only for the reader, the alert
+stays, and the org is made due so the next scheduled check updates the alert."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.blocks.report import RECHECK_ACTION, RECHECK_DEEP_ACTION
+from bot.runtime import Runtime
 from bot.slack.commands import CheckCommand, parse_command
 from bot.slack.listeners import SlackDeps
 from bot.slack.listeners.commands import answer_error, run_check_command
+from storage.repository import get_org, schedule_check
 
 
 async def recheck(
@@ -30,9 +35,19 @@ async def recheck(
     try:
         if not isinstance(parsed, CheckCommand):
             raise ValueError("a re-check button without an org key")
-        await run_check_command(respond, deps, user, parsed.key, deep, language)
+        under_alert = not (body.get("container") or {}).get("is_ephemeral", False)
+        await run_check_command(
+            respond, deps, user, parsed.key, deep, language, replace=not under_alert
+        )
+        if under_alert:
+            await asyncio.to_thread(_due_now, deps.runtime, parsed.key)
     except Exception as error:
         await answer_error(respond, error, language, user=user)
+
+
+def _due_now(runtime: Runtime, key: str) -> None:
+    with runtime.session() as session:
+        schedule_check(session, get_org(session, key).id)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:

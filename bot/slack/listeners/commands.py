@@ -112,13 +112,22 @@ async def open_registration_form(
 
 
 async def run_check_command(
-    respond: AsyncRespond, deps: SlackDeps, user: str, key: str, deep: bool, language: str
+    respond: AsyncRespond,
+    deps: SlackDeps,
+    user: str,
+    key: str,
+    deep: bool,
+    language: str,
+    *,
+    replace: bool = True,
 ) -> None:
+    """ "Checking…", then the report in its place. ``replace=False`` under a message that must
+    stay (an alert in a channel): then both are new messages, only for the reader."""
     await respond(
         blocks=checking_blocks(key, language=language, deep=deep),
         text=checking_text(key, language=language, deep=deep),
         response_type="ephemeral",
-        replace_original=True,
+        replace_original=replace,
     )
     result = await check_org(
         deps.runtime, deps.afas, key, trigger=CheckTrigger.COMMAND, actor=user, deep=deep
@@ -132,7 +141,7 @@ async def run_check_command(
         ),
         text=report_text(result.report, language=language, org_key=result.org_key),
         response_type="ephemeral",
-        replace_original=True,
+        replace_original=replace,
     )
 
 

@@ -1,0 +1,216 @@
+"""Delivering the outbox to Slack: at least once, in order, never lost.
+
+A sender claims due messages (a lease per message, so two replicas never send the same one at
+the same time), posts them, and marks them sent only after Slack accepted them. A failure
+(Slack down, 429, a channel the bot is not in) releases the message for a later attempt, after
+Slack's ``Retry-After`` or a growing backoff; a restart simply leaves it pending. The one
+duplicate possible is a crash between Slack's answer and the commit (alerting.md decision 6).
+A recovery waits for its incident's root message, so it can edit it and reply in its thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import col, select
+
+from bot.alerting.record import OPENED, REMINDER, RESOLVED
+from bot.blocks.alert import (
+    alert_blocks,
+    alert_text,
+    recovery_reply,
+    reminder_reply,
+    resolved_blocks,
+)
+from bot.runtime import Runtime
+from storage.models import OutboxMessage
+from storage.repository import (
+    claim_outbox,
+    get_incident,
+    mark_outbox_failed,
+    mark_outbox_sent,
+    set_incident_message,
+)
+
+log = logging.getLogger(__name__)
+ROOT_WAIT = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class RootNotSentYet(Exception):
+    """The incident's root message is still pending: this one waits for it."""
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    sent: int
+    retried: int
+    skipped: int  # nowhere to send (no alert channel configured): marked sent, logged
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where and how alerts are written: one language for a channel (channels have no locale)."""
+
+    language: str
+    default_channel: str | None
+
+
+async def drain_outbox(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    delivery: Delivery,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int = 20,
+    lease_seconds: float = 120.0,
+) -> DrainResult:
+    claimed = await asyncio.to_thread(_claim, runtime, owner, now, limit, lease_seconds)
+    sent = retried = skipped = 0
+    for message in claimed:
+        try:
+            delivered = await _deliver(runtime, client, delivery, message, now)
+        except RootNotSentYet:
+            await asyncio.to_thread(
+                _failed, runtime, message, owner, "waiting for the root", now + ROOT_WAIT
+            )
+            retried += 1
+            continue
+        except SlackApiError as exc:
+            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            retry_at = now + _backoff(exc, message.attempts)
+            log.warning(
+                "Slack refused outbox message %s (%s): retry at %s",
+                message.id,
+                error,
+                retry_at.isoformat(),
+            )
+            await asyncio.to_thread(_failed, runtime, message, owner, str(error), retry_at)
+            retried += 1
+            continue
+        except OSError as exc:  # Slack unreachable
+            retry_at = now + _backoff(None, message.attempts)
+            await asyncio.to_thread(_failed, runtime, message, owner, type(exc).__name__, retry_at)
+            retried += 1
+            continue
+        await asyncio.to_thread(_sent, runtime, message, owner, now)
+        if delivered:
+            sent += 1
+        else:
+            skipped += 1
+    return DrainResult(sent, retried, skipped)
+
+
+async def _deliver(
+    runtime: Runtime,
+    client: AsyncWebClient,
+    delivery: Delivery,
+    message: OutboxMessage,
+    now: datetime,
+) -> bool:
+    payload: dict[str, Any] = message.payload
+    language = delivery.language
+    if message.kind == OPENED:
+        channel = payload.get("channel") or delivery.default_channel
+        if channel is None:
+            log.warning(
+                "org %s has no alert channel and no default is set: alert not posted",
+                payload["org_key"],
+            )
+            return False
+        answer = await client.chat_postMessage(
+            channel=channel,
+            blocks=alert_blocks(payload, language=language, incident_id=message.incident_id),
+            text=alert_text(payload, language=language),
+            unfurl_links=False,
+        )
+        await asyncio.to_thread(
+            _remember_root, runtime, message.incident_id, answer["channel"], answer["ts"]
+        )
+        return True
+    root = await asyncio.to_thread(_root_of, runtime, message)
+    if root is None:
+        return False  # its root was never posted (no channel): nothing to edit or reply to
+    channel, ts = root
+    if message.kind == RESOLVED:
+        await client.chat_update(
+            channel=channel,
+            ts=ts,
+            blocks=resolved_blocks(payload, language=language),
+            text=recovery_reply(payload, language=language),
+        )
+        await client.chat_postMessage(
+            channel=channel, thread_ts=ts, text=recovery_reply(payload, language=language)
+        )
+        return True
+    if message.kind == REMINDER:
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=ts,
+            text=reminder_reply(payload, language=language, now=now),
+        )
+        return True
+    log.error("outbox message %s has an unknown kind %r: dropped", message.id, message.kind)
+    return False
+
+
+def _backoff(exc: SlackApiError | None, attempts: int) -> timedelta:
+    if exc is not None and exc.response.status_code == 429:
+        try:
+            return timedelta(seconds=float(exc.response.headers.get("Retry-After", 30)))
+        except (TypeError, ValueError):
+            return timedelta(seconds=30)
+    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** max(0, attempts - 1)))
+
+
+# --- the database work, in worker threads -----------------------------------------------------
+
+
+def _claim(
+    runtime: Runtime, owner: str, now: datetime, limit: int, lease_seconds: float
+) -> list[OutboxMessage]:
+    with runtime.session() as session:
+        return claim_outbox(session, now=now, owner=owner, lease_seconds=lease_seconds, limit=limit)
+
+
+def _sent(runtime: Runtime, message: OutboxMessage, owner: str, now: datetime) -> None:
+    with runtime.session() as session:
+        mark_outbox_sent(session, message.id, owner=owner, sent_at=now)
+
+
+def _failed(
+    runtime: Runtime, message: OutboxMessage, owner: str, error: str, retry_at: datetime
+) -> None:
+    with runtime.session() as session:
+        mark_outbox_failed(session, message.id, owner=owner, error=error, retry_at=retry_at)
+
+
+def _remember_root(runtime: Runtime, incident_id: int, channel: str, ts: str) -> None:
+    with runtime.session() as session:
+        set_incident_message(session, incident_id, channel=channel, ts=ts)
+
+
+def _root_of(runtime: Runtime, message: OutboxMessage) -> tuple[str, str] | None:
+    """The incident's root message, None if it will never exist; ``RootNotSentYet`` if the
+    open message is still in the outbox."""
+    with runtime.session() as session:
+        incident = get_incident(session, message.incident_id)
+        if incident.slack_ts and incident.slack_channel:
+            return incident.slack_channel, incident.slack_ts
+        pending_open = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.incident_id == incident.id,
+                OutboxMessage.kind == OPENED,
+                col(OutboxMessage.sent_at).is_(None),
+            )
+        ).first()
+    if pending_open is not None:
+        raise RootNotSentYet
+    return None

@@ -1,0 +1,145 @@
+"""Alert messages in an org's alert channel: the incident's root message (edited when it is
+acknowledged and when it recovers) and the replies in its thread. Pure builders over the
+outbox payload (bot/alerting/record.py), so a message can be written again at any time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.blocks import (
+    BUTTON_TEXT_LIMIT,
+    HEADER_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    duration_text,
+    escape,
+    mt,
+    outside_text,
+    plain,
+    to_dicts,
+)
+from bot.blocks.report import RECHECK_ACTION
+from bot.i18n import normalise_language, t
+
+ACK_ACTION = "alert_ack"
+MUTE_ACTION = "alert_mute"
+MUTE_LABELS = {"1h": "alert.mute_1h", "1d": "alert.mute_1d"}
+MUTE_CHOICES = tuple(MUTE_LABELS)
+
+
+def alert_blocks(
+    payload: dict[str, Any],
+    *,
+    language: str,
+    incident_id: int,
+    acknowledged_by: str | None = None,
+) -> list[dict]:
+    """The root message of an open incident: what is wrong, the fix, and the buttons."""
+    lang = normalise_language(language)
+    name = f"{payload['display_name']} ({payload['org_key']})"
+    blocks: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(
+                text=plain(f"🚨 {t('alert.title', lang, org=name)}", HEADER_TEXT_LIMIT)
+            )
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=outside_text(_local(payload["headline"], lang), SECTION_TEXT_LIMIT)
+            )
+        ),
+    ]
+    for item in payload.get("problems", []):
+        lines = [
+            f"*{outside_text(_local(item['title'], lang), 200)}*"
+            f" · {mt('alert.guide', lang, section=item['guide_section'])}",
+            outside_text(_local(item["found"], lang), 800),
+        ]
+        if item.get("fix"):
+            lines.append(":wrench: " + outside_text(_local(item["fix"], lang), 800))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    context = [
+        mt("alert.environment", lang, environment=payload["environment"]),
+        mt("alert.since", lang, time=_hhmm(payload["opened_at"])),
+    ]
+    if acknowledged_by:
+        context.append(":eyes: " + t("alert.acknowledged_by", lang, user=f"<@{acknowledged_by}>"))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
+    buttons = []
+    if not acknowledged_by:
+        buttons.append(_button(t("alert.acknowledge", lang), ACK_ACTION, str(incident_id)))
+    buttons.append(_button(t("alert.recheck", lang), RECHECK_ACTION, payload["org_key"]))
+    for choice in MUTE_CHOICES:
+        buttons.append(
+            _button(t(MUTE_LABELS[choice], lang), MUTE_ACTION, f"{payload['org_key']}:{choice}")
+        )
+    blocks.append(ActionsBlock(block_id="alert_actions", elements=buttons))
+    return to_dicts(blocks[:50])
+
+
+def alert_text(payload: dict[str, Any], *, language: str) -> str:
+    lang = normalise_language(language)
+    return plain(
+        t("alert.title", lang, org=f"{payload['display_name']} ({payload['org_key']})"), 300
+    )
+
+
+def resolved_blocks(payload: dict[str, Any], *, language: str) -> list[dict]:
+    """The root message after recovery: the channel shows the current truth."""
+    lang = normalise_language(language)
+    lasted = duration_text(timedelta(seconds=payload["duration_seconds"]), language=lang)
+    name = escape(f"{payload['display_name']} ({payload['org_key']})")
+    text = ":white_check_mark: " + t("alert.resolved", lang, org=name, duration=lasted)
+    return to_dicts(
+        [
+            SectionBlock(text=MarkdownTextObject(text=text)),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=mt("alert.environment", lang, environment=payload["environment"])
+                        + " · "
+                        + mt("alert.since", lang, time=_hhmm(payload["opened_at"]))
+                    )
+                ]
+            ),
+        ]
+    )
+
+
+def recovery_reply(payload: dict[str, Any], *, language: str) -> str:
+    lang = normalise_language(language)
+    lasted = duration_text(timedelta(seconds=payload["duration_seconds"]), language=lang)
+    return ":white_check_mark: " + t("alert.recovered_reply", lang, duration=lasted)
+
+
+def reminder_reply(payload: dict[str, Any], *, language: str, now: datetime) -> str:
+    lang = normalise_language(language)
+    since = now - datetime.fromisoformat(payload["opened_at"])
+    return ":bell: " + t("alert.reminder", lang, duration=duration_text(since, language=lang))
+
+
+def _local(text: dict[str, str], lang: str) -> str:
+    return text.get(lang) or text.get("en") or ""
+
+
+def _hhmm(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _button(text: str, action_id: str, value: str) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=plain(text, BUTTON_TEXT_LIMIT)),
+        action_id=action_id,
+        value=value,
+    )
