@@ -29,6 +29,7 @@ def test_the_manifest_declares_the_afas_command_in_socket_mode(manifest) -> None
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
+        "chat:write",
         "users:read",
         "usergroups:read",
     }
