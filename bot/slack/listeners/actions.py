@@ -36,11 +36,11 @@ async def recheck(
         if not isinstance(parsed, CheckCommand):
             raise ValueError("a re-check button without an org key")
         under_alert = not (body.get("container") or {}).get("is_ephemeral", False)
+        if under_alert:  # first, so that the alert is re-evaluated even if this check fails
+            await asyncio.to_thread(_due_now, deps.runtime, parsed.key)
         await run_check_command(
             respond, deps, user, parsed.key, deep, language, replace=not under_alert
         )
-        if under_alert:
-            await asyncio.to_thread(_due_now, deps.runtime, parsed.key)
     except Exception as error:
         await answer_error(respond, error, language, user=user)
 
