@@ -98,7 +98,10 @@ async def test_a_result_after_the_lease_passed_on_is_dropped(runtime, scenario) 
         slow_replica = asyncio.create_task(
             sweep(runtime, client, owner="replica-a", now=NOW, lease_seconds=1)
         )
-        await asyncio.sleep(0.3)  # replica-a holds the lease and waits for AFAS
+        for _ in range(200):  # until replica-a holds the lease (it then waits for AFAS)
+            if orgs(runtime)["slow"].lease_owner == "replica-a":
+                break
+            await asyncio.sleep(0.02)
         later = NOW + timedelta(seconds=2)  # ... past its lease: replica-b takes over
         taken_over = await sweep(runtime, client, owner="replica-b", now=later)
         first = await slow_replica
