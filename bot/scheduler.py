@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from afas.check import run_check
 from afas.client import AfasClient
 from afas.report import CheckReport
+from bot.alerting.platform import PlatformPolicy, update_platform
 from bot.alerting.policy import AlertPolicy
 from bot.alerting.record import apply_alerting
 from bot.runtime import Runtime
@@ -81,6 +82,7 @@ async def sweep(
                     decrypt_token(org, cipher),  # decrypted for this call only
                     profile=runtime.profile,
                     expiry_warning=runtime.expiry_warning,
+                    now=now,  # the sweep's time: runs, alerts and the platform view agree
                 )
             except Exception:
                 log.exception("scheduled check of org %s crashed", org.key)
@@ -95,6 +97,8 @@ async def sweep(
         checked.append(org.key)
 
     await asyncio.gather(*(one(org) for org in claimed))
+    if checked:
+        await asyncio.to_thread(_update_platform, runtime, now)
     return SweepResult(tuple(checked), tuple(lost), tuple(failed))
 
 
@@ -128,6 +132,11 @@ def _finish(
         record_report(session, org, report, CheckTrigger.SCHEDULE)
         apply_alerting(session, org, report, now=now, policy=alert_policy(runtime))
         return True
+
+
+def _update_platform(runtime: Runtime, now: datetime) -> None:
+    with runtime.session() as session:
+        update_platform(session, now=now, policy=PlatformPolicy())
 
 
 def alert_policy(runtime: Runtime) -> AlertPolicy:

@@ -20,10 +20,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
+from bot.alerting.platform import PLATFORM_DOWN, PLATFORM_UP
 from bot.alerting.record import OPENED, REMINDER, RESOLVED
 from bot.blocks.alert import (
     alert_blocks,
     alert_text,
+    platform_down_text,
+    platform_up_text,
     recovery_reply,
     reminder_reply,
     resolved_blocks,
@@ -117,6 +120,18 @@ async def _deliver(
 ) -> bool:
     payload: dict[str, Any] = message.payload
     language = delivery.language
+    if message.kind in (PLATFORM_DOWN, PLATFORM_UP):
+        if delivery.default_channel is None:
+            log.warning("no AFASBOT_SLACK_DEFAULT_ALERT_CHANNEL: platform notice not posted")
+            return False
+        down = message.kind == PLATFORM_DOWN
+        await client.chat_postMessage(
+            channel=delivery.default_channel,
+            text=platform_down_text(payload, language=language)
+            if down
+            else platform_up_text(payload, language=language),
+        )
+        return True
     if message.kind == OPENED:
         channel = payload.get("channel") or delivery.default_channel
         if channel is None:

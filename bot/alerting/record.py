@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from afas.report import CheckReport, ItemStatus
+from bot.alerting.platform import UNREACHABLE, PlatformPolicy, platform_view
 from bot.alerting.policy import (
     AlertPolicy,
     Decision,
@@ -29,7 +30,13 @@ MAX_PROBLEMS = 10
 
 
 def apply_alerting(
-    session: Session, org: Org, report: CheckReport, *, now: datetime, policy: AlertPolicy
+    session: Session,
+    org: Org,
+    report: CheckReport,
+    *,
+    now: datetime,
+    policy: AlertPolicy,
+    platform: PlatformPolicy | None = None,
 ) -> Decision:
     """Decide from the org's latest runs (the one just recorded first) and its open incident,
     then write the incident change and the message to send. Returns the decision."""
@@ -54,6 +61,13 @@ def apply_alerting(
         else None
     )
     decision = decide(Situation(recent, open_view, org.is_muted(now), now), policy)
+    platform = platform or PlatformPolicy()
+    if (
+        decision is Decision.OPEN
+        and report.overall.value == UNREACHABLE
+        and platform_view(session, now=now, policy=platform).down(platform)
+    ):
+        return Decision.NOTHING  # AFAS is down for many orgs: one platform alert says so
     if decision is Decision.OPEN:
         opened, created = open_incident(session, org, kind=INCIDENT_KIND, opened_at=now)
         if created:

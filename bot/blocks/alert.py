@@ -129,6 +129,32 @@ def reminder_reply(payload: dict[str, Any], *, language: str, now: datetime) -> 
     return ":bell: " + t("alert.reminder", lang, duration=duration_text(since, language=lang))
 
 
+def platform_down_text(payload: dict[str, Any], *, language: str) -> str:
+    """One notice for all: AFAS does not answer for many orgs at once."""
+    lang = normalise_language(language)
+    examples = ", ".join(f"`{escape(key)}`" for key in payload.get("examples", []))
+    return ":rotating_light: " + t(
+        "platform.down",
+        lang,
+        count=payload["unreachable"],
+        checked=payload["checked"],
+        examples=examples,
+    )
+
+
+def platform_up_text(payload: dict[str, Any], *, language: str) -> str:
+    lang = normalise_language(language)
+    since = payload.get("down_since")
+    lasted = (
+        duration_text(
+            datetime.fromisoformat(payload["at"]) - datetime.fromisoformat(since), language=lang
+        )
+        if since
+        else "?"
+    )
+    return ":white_check_mark: " + t("platform.up", lang, duration=lasted)
+
+
 def _local(text: dict[str, str], lang: str) -> str:
     return text.get(lang) or text.get("en") or ""
 
