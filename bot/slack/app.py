@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.runtime import Runtime
-from bot.slack.listeners import SlackDeps, actions, alerts, commands, views
+from bot.slack.listeners import SlackDeps, actions, alerts, commands, events, views
 from bot.slack.locale import ReaderLanguages
 from bot.slack.permissions import Roles, user_ids
 
@@ -67,6 +67,7 @@ def create_slack_app(
     actions.register(app, deps)
     views.register(app, deps)
     alerts.register(app, deps)
+    events.register(app, deps)
     return app
 
 
