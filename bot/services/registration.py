@@ -53,12 +53,11 @@ async def register_org(
     cs_owner: str | None = None,
     notes: str = "",
     replace: bool = False,
-    verify: bool = True,
 ) -> Registration:
     """Register (or, with ``replace``, re-register: rotate the token of) an org.
 
     Raises ``InvalidOrgError``/``DuplicateOrgError`` before calling AFAS, ``TokenNotVerified``
-    when AFAS does not accept the token. ``verify=False`` is for the demo only.
+    when AFAS does not accept the token.
     """
     cipher = runtime.require_cipher()
     org_key = normalize_org_key(key)
@@ -72,7 +71,7 @@ async def register_org(
         profile=runtime.profile,
         expiry_warning=runtime.expiry_warning,
     )
-    if verify and report.facts.get("access") != ACCEPTED:
+    if report.facts.get("access") != ACCEPTED:
         raise TokenNotVerified(report)
     with runtime.session() as session:
         registration = add_org(

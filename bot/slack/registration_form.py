@@ -15,7 +15,7 @@ from storage.repository import normalize_org_key
 
 
 @dataclass(frozen=True)
-class Registration:
+class SubmittedForm:
     key: str
     name: str
     environment: AfasEnvironment
@@ -26,7 +26,7 @@ class Registration:
     notes: str
 
     def __repr__(self) -> str:  # the token's own repr is safe; keep the rest short too
-        return f"Registration(key={self.key!r}, environment={self.environment.label!r})"
+        return f"SubmittedForm(key={self.key!r}, environment={self.environment.label!r})"
 
 
 def form_values(state: dict[str, Any]) -> FormValues:
@@ -50,7 +50,7 @@ def form_values(state: dict[str, Any]) -> FormValues:
 
 def read_submission(
     state: dict[str, Any], *, language: str
-) -> tuple[Registration | None, dict[str, str]]:
+) -> tuple[SubmittedForm | None, dict[str, str]]:
     """The registration, or the errors to show next to each field (block id -> message)."""
     values = form_values(state)
     errors: dict[str, str] = {}
@@ -76,7 +76,7 @@ def read_submission(
     if errors:
         return None, errors
     return (
-        Registration(
+        SubmittedForm(
             key=key,
             name=values.name,
             environment=environment,
