@@ -85,20 +85,34 @@ def cli(
 
 
 @pytest.fixture
-def runtime(migrated_url: str, sandbox: SandboxServer, key: str):
-    """The bot's runtime on a migrated database, pointed at the sandbox."""
+def make_runtime(migrated_url: str, key: str):
+    """Opens the bot's runtime on the migrated database for an AFAS URL template (a sandbox's),
+    with further settings if given; closes them all afterwards."""
     from bot.runtime import open_runtime
     from bot.settings import Settings
 
-    settings = Settings(
-        _env_file=None,
-        database_url=migrated_url,
-        encryption_keys=key,
-        encryption_key_file=None,
-        afas_url_template=sandbox.url_template,
-    )
-    opened = open_runtime(settings)
-    try:
-        yield opened
-    finally:
-        opened.close()
+    opened = []
+
+    def make(url_template: str, **settings):
+        runtime = open_runtime(
+            Settings(
+                _env_file=None,
+                database_url=migrated_url,
+                encryption_keys=key,
+                encryption_key_file=None,
+                afas_url_template=url_template,
+                **settings,
+            )
+        )
+        opened.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in opened:
+        runtime.close()
+
+
+@pytest.fixture
+def runtime(make_runtime, sandbox: SandboxServer):
+    """The bot's runtime on a migrated database, pointed at the built-in sandbox."""
+    return make_runtime(sandbox.url_template)

@@ -14,9 +14,7 @@ from sqlmodel import select
 from afas.sandbox.scenario import scenario_from_dict
 from afas.sandbox.server import SandboxServer
 from bot.alerting.delivery import Delivery, drain_outbox
-from bot.runtime import open_runtime
 from bot.scheduler import sweep
-from bot.settings import Settings
 from bot.slack.app import web_client
 from storage.models import Incident, Org, OutboxMessage
 from storage.repository import add_org, schedule_check
@@ -33,16 +31,8 @@ def acme_sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def alert_runtime(migrated_url, acme_sandbox, key):
-    runtime = open_runtime(
-        Settings(
-            _env_file=None,
-            database_url=migrated_url,
-            encryption_keys=key,
-            encryption_key_file=None,
-            afas_url_template=acme_sandbox.url_template,
-        )
-    )
+def alert_runtime(make_runtime, acme_sandbox):
+    runtime = make_runtime(acme_sandbox.url_template)
     env = acme_sandbox.scenario.by_name("acme")
     with runtime.session() as session:
         add_org(
@@ -56,10 +46,7 @@ def alert_runtime(migrated_url, acme_sandbox, key):
             alert_channel="C0ALERTS",
             now=T0,
         )
-    try:
-        yield runtime
-    finally:
-        runtime.close()
+    return runtime
 
 
 @pytest.fixture

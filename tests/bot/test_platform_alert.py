@@ -13,9 +13,7 @@ from afas.sandbox.scenario import scenario_from_dict
 from afas.sandbox.server import SandboxServer
 from bot.alerting.delivery import Delivery, drain_outbox
 from bot.alerting.platform import PlatformPolicy, PlatformView
-from bot.runtime import open_runtime
 from bot.scheduler import sweep
-from bot.settings import Settings
 from bot.slack.app import web_client
 from storage.models import Incident, Org, OutboxMessage
 from storage.repository import add_org
@@ -42,17 +40,8 @@ def fleet() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def fleet_runtime(migrated_url, fleet, key):
-    runtime = open_runtime(
-        Settings(
-            _env_file=None,
-            database_url=migrated_url,
-            encryption_keys=key,
-            encryption_key_file=None,
-            afas_url_template=fleet.url_template,
-            afas_retries=0,
-        )
-    )
+def fleet_runtime(make_runtime, fleet):
+    runtime = make_runtime(fleet.url_template, afas_retries=0)
     with runtime.session() as session:
         for name in NAMES:
             env = fleet.scenario.by_name(name)
@@ -67,10 +56,7 @@ def fleet_runtime(migrated_url, fleet, key):
                 alert_channel="C0ALERTS",
                 now=T0,
             )
-    try:
-        yield runtime
-    finally:
-        runtime.close()
+    return runtime
 
 
 async def check_all_at(runtime, moment: datetime) -> None:
