@@ -15,10 +15,13 @@ from afas.environments import AfasEnvironment
 from afas.near_miss import NearMiss, find_near_miss
 from afas.outcomes import AfasOutcome, OutcomeKind
 from afas.profile import Catalogue, LocalText, Profile, Requirement, RequirementKind
-from afas.report import ItemStatus, OverallState, ReportItem
+from afas.report import Access, ItemStatus, OverallState, ReportItem
 
+METAINFO_ENDPOINT = "/metainfo"
 #: How the token probe came out: the gate for everything else.
-OPEN, REJECTED, BLOCKED, IP_REFUSED, AFAS_DOWN = "open", "rejected", "blocked", "ip", "afas"
+# The gate's values: one enum, afas.report.Access (registration reads it as ``token_accepted``).
+OPEN, REJECTED, BLOCKED = Access.OPEN, Access.REJECTED, Access.BLOCKED
+IP_REFUSED, AFAS_DOWN = Access.IP_REFUSED, Access.AFAS_DOWN
 _SPECIAL_PRESENT = frozenset(
     {
         OutcomeKind.OK,
@@ -99,6 +102,11 @@ class _Diagnoser:
         self.meta = parse_metainfo(probes.metainfo.data) if probes.metainfo.ok else None
         self.version_ok = probes.profit_version.ok
         self.access, self.gate = self._gate()
+        #: AFAS let the token in: metainfo answered, or it could not be read but the version
+        #: probe answered. Then every probe that answered is judged on its own answer.
+        self.token_accepted = self.access == OPEN or (self.access == AFAS_DOWN and self.version_ok)
+        #: Endpoints whose answer was missing or unreadable -> (that answer, items it left open).
+        self.unanswered: dict[str, tuple[AfasOutcome, int]] = {}
 
     # -- the gate: did AFAS let us in? ----------------------------------------------------
 
@@ -124,7 +132,9 @@ class _Diagnoser:
             return "not_checked", self.found("not_checked_blocked")
         if self.access == IP_REFUSED:
             return "not_checked", self.found("not_checked_ip")
-        return "afas_unavailable", self.found("not_checked_afas", reason=self.reason(self.gate))
+        return "afas_unavailable", self.found(
+            "not_checked_afas", reason=self.reason(self.gate, METAINFO_ENDPOINT)
+        )
 
     # -- texts -----------------------------------------------------------------------------
 
@@ -139,8 +149,11 @@ class _Diagnoser:
             **values,
         )
 
-    def reason(self, outcome: AfasOutcome) -> LocalText:
+    def reason(self, outcome: AfasOutcome, endpoint: str | None = None) -> LocalText:
+        """Why AFAS's answer is missing; an unreadable answer names its endpoint."""
         reasons = self.text.reason
+        if outcome.kind is OutcomeKind.MALFORMED_ANSWER and endpoint:
+            return reasons["malformed_at"].format(endpoint=endpoint)
         if outcome.kind is OutcomeKind.MAINTENANCE:
             if outcome.retry_after is None:
                 return reasons["maintenance_unknown"]
@@ -181,7 +194,24 @@ class _Diagnoser:
 
     def unknown(self, requirement: Requirement) -> ReportItem:
         finding, found = self.not_checked()
+        if self.access == AFAS_DOWN:
+            self._count_unanswered(METAINFO_ENDPOINT, self.gate)
         return self.item(requirement, ItemStatus.UNKNOWN, finding, found)
+
+    def unavailable(self, r: Requirement, outcome: AfasOutcome, endpoint: str) -> ReportItem:
+        """Unknown because this item's own probe got no readable answer."""
+        self._count_unanswered(endpoint, outcome)
+        return self.item(
+            r,
+            ItemStatus.UNKNOWN,
+            "afas_unavailable",
+            self.found("not_checked_afas", reason=self.reason(outcome, endpoint)),
+            fix=self.text.fix["afas_side"],
+        )
+
+    def _count_unanswered(self, endpoint: str, outcome: AfasOutcome) -> None:
+        _, count = self.unanswered.get(endpoint, (outcome, 0))
+        self.unanswered[endpoint] = (outcome, count + 1)
 
     def evaluate(self, requirement: Requirement) -> ReportItem:
         kind = requirement.kind
@@ -206,7 +236,7 @@ class _Diagnoser:
         return handler(requirement)
 
     def token(self, r: Requirement) -> ReportItem:
-        if self.access == OPEN or (self.access == AFAS_DOWN and self.version_ok):
+        if self.token_accepted:
             version = _version(self.probes.profit_version)
             found = (
                 self.found("token_accepted_version", version=version)
@@ -226,7 +256,7 @@ class _Diagnoser:
         return self.unknown(r)
 
     def app_connector(self, r: Requirement) -> ReportItem:
-        if self.access == OPEN or (self.access == AFAS_DOWN and self.version_ok):
+        if self.token_accepted:
             return self.item(r, ItemStatus.OK, "open", self.found("app_connector_open"))
         if self.access == BLOCKED:
             return self.item(
@@ -247,7 +277,7 @@ class _Diagnoser:
         return self.unknown(r)
 
     def ip_allowed(self, r: Requirement) -> ReportItem:
-        if self.access == OPEN or (self.access == AFAS_DOWN and self.version_ok):
+        if self.token_accepted:
             return self.item(r, ItemStatus.OK, "allowed", self.found("ip_allowed"))
         if self.access == IP_REFUSED:
             return self.item(r, ItemStatus.FAILING, "refused", self.found("ip_refused"))
@@ -261,7 +291,11 @@ class _Diagnoser:
             return self.item(
                 r, ItemStatus.NOT_CHECKABLE, "unreported", self.found("env_unreported")
             )
-        registered = f"{self.env.kind.letter}{self.env.number} ({self.env.kind.value})"
+        code = f"{self.env.kind.letter}{self.env.number}"
+        registered = LocalText(
+            nl=f"{code} ({self.env.kind.name_in('nl')})",
+            en=f"{code} ({self.env.kind.name_in('en')})",
+        )
         if self.env.matches_envid(envid):
             return self.item(r, ItemStatus.OK, "match", self.found("env_match", envid=envid))
         return self.item(
@@ -358,11 +392,16 @@ class _Diagnoser:
         if rows.ok:
             data = rows.data
             if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+                endpoint = f"/connectors/{r.connector}"
+                self._count_unanswered(endpoint, AfasOutcome(OutcomeKind.MALFORMED_ANSWER))
                 return self.item(
                     r,
                     ItemStatus.UNKNOWN,
                     "malformed",
-                    self.found("not_checked_afas", reason=self.text.reason["malformed"]),
+                    self.found(
+                        "not_checked_afas",
+                        reason=self.text.reason["malformed_at"].format(endpoint=endpoint),
+                    ),
                 )
             count = len(data["rows"])
             key = "rows_ok" if count else "rows_empty"
@@ -374,7 +413,7 @@ class _Diagnoser:
                 fields=fields,
                 rows=count,
             )
-        return self._connector_error(r, rows)
+        return self._connector_error(r, rows, f"/connectors/{r.connector}")
 
     def deep_update(self, r: Requirement) -> ReportItem:
         present = self.found("connector_present")
@@ -399,9 +438,9 @@ class _Diagnoser:
                 self.found("update_refused", message=meta.message or f"HTTP {meta.status}"),
                 fix=self.text.fix["getxmlschema_suspected"],
             )
-        return self._connector_error(r, meta)
+        return self._connector_error(r, meta, f"/metainfo/update/{r.connector}")
 
-    def _connector_error(self, r: Requirement, outcome: AfasOutcome) -> ReportItem:
+    def _connector_error(self, r: Requirement, outcome: AfasOutcome, endpoint: str) -> ReportItem:
         message = outcome.message or f"HTTP {outcome.status}"
         if outcome.kind is OutcomeKind.DEFINITION_BLOCKED:
             return self.item(
@@ -429,20 +468,18 @@ class _Diagnoser:
                 fix=self.fix("functional_error", r, reference=outcome.profit_log_reference or "-"),
                 profit_log_reference=outcome.profit_log_reference,
             )
-        return self.item(
-            r,
-            ItemStatus.UNKNOWN,
-            "afas_unavailable",
-            self.found("not_checked_afas", reason=self.reason(outcome)),
-            fix=self.text.fix["afas_side"],
-        )
+        return self.unavailable(r, outcome, endpoint)
 
     def special(self, r: Requirement) -> ReportItem:
-        if self.access != OPEN:
+        """Judged by its own probe, so it keeps its status when metainfo could not be read."""
+        if self.access not in (OPEN, AFAS_DOWN):
             return self.unknown(r)
-        if r.connector in self.meta.get_connectors or r.connector in self.meta.update_connectors:
+        meta = self.meta
+        if meta and (r.connector in meta.get_connectors or r.connector in meta.update_connectors):
             return self.item(r, ItemStatus.OK, "listed", self.found("special_listed"))
         if r.endpoint is None:
+            if meta is None:  # only metainfo could have listed it
+                return self.unknown(r)
             if self.deep and self._update_metainfo_refused():
                 return self.item(
                     r,
@@ -466,6 +503,8 @@ class _Diagnoser:
                 r, ItemStatus.OK, "answers", self.found("special_answers", endpoint=r.endpoint)
             )
         if outcome.kind in _SPECIAL_ABSENT:
+            if not self.token_accepted:  # a 401 here may be the token's, not the connector's
+                return self.unknown(r)
             return self.item(
                 r,
                 ItemStatus.FAILING,
@@ -474,13 +513,7 @@ class _Diagnoser:
                 fix=r.fix or self.fix("special_connector", r),
                 status_code=outcome.status,
             )
-        return self.item(
-            r,
-            ItemStatus.UNKNOWN,
-            "afas_unavailable",
-            self.found("not_checked_afas", reason=self.reason(outcome)),
-            fix=self.text.fix["afas_side"],
-        )
+        return self.unavailable(r, outcome, r.endpoint)
 
     def _update_metainfo_refused(self) -> bool:
         return any(o.kind in _SPECIAL_ABSENT for o in self.probes.update_meta.values())
@@ -500,19 +533,92 @@ class _Diagnoser:
         }
         if self.gate.kind is OutcomeKind.MAINTENANCE:
             facts["retry_after"] = self.gate.retry_after
-        return Diagnosis(overall, self.text.overall[overall.value], items, facts)
+        if self.unanswered:
+            facts["unanswered"] = sorted(self.unanswered)
+        return Diagnosis(overall, self._headline(overall, items), items, facts)
 
     def _overall(self, items: tuple[ReportItem, ...]) -> OverallState:
         if self.access in (REJECTED, BLOCKED, IP_REFUSED):
             return OverallState.FAILING
+        statuses = {item.status for item in items}
+        if ItemStatus.FAILING in statuses and self.token_accepted:
+            return OverallState.FAILING  # what was read is wrong, whatever could not be read
         if self.access == AFAS_DOWN:
             return OverallState.UNREACHABLE
-        statuses = {item.status for item in items}
         if ItemStatus.FAILING in statuses:
             return OverallState.FAILING
         if statuses & {ItemStatus.WARNING, ItemStatus.UNKNOWN}:
             return OverallState.DEGRADED
         return OverallState.HEALTHY
+
+    # -- the headline: the state, the class of problem found, and which answer was missing ----
+
+    def _headline(self, overall: OverallState, items: tuple[ReportItem, ...]) -> LocalText:
+        texts = self.text.overall
+        unanswered = self._unanswered_text()
+        if overall is OverallState.FAILING:
+            problems = self._problems(items)
+            if not problems:
+                return texts["failing"]
+            parts = problems + ([unanswered] if unanswered else [])
+            return texts["failing_found"].format(problems=_join(parts, "; "))
+        if overall is OverallState.UNREACHABLE:
+            if self.token_accepted and unanswered:
+                return texts["unreachable_partial"].format(unanswered=unanswered)
+            reason = self.reason(self.gate, METAINFO_ENDPOINT)
+            return texts["unreachable_because"].format(reason=reason)
+        if overall is OverallState.DEGRADED and unanswered:
+            return texts["degraded_unanswered"].format(unanswered=unanswered)
+        return texts[overall.value]
+
+    def _problems(self, items: tuple[ReportItem, ...]) -> list[LocalText]:
+        """One phrase per class of problem found, in the order of the profile."""
+        texts = self.text.overall
+        counts: dict[str, int] = {}
+        for item in items:
+            if item.status is ItemStatus.FAILING:
+                key = _PROBLEM_CLASS.get((item.kind, item.finding))
+                if key is None:
+                    key = "connectors_broken" if item.kind in _CONNECTOR_KINDS else "other"
+                counts[key] = counts.get(key, 0) + 1
+        phrases = []
+        for key, count in counts.items():
+            if key in _COUNTED_PROBLEMS:
+                key = f"{key}_{'one' if count == 1 else 'other'}"
+            phrases.append(texts[f"problem_{key}"].format(count=count))
+        return phrases
+
+    def _unanswered_text(self) -> LocalText | None:
+        texts = self.text.overall
+        parts = []
+        for endpoint, (outcome, count) in self.unanswered.items():
+            key = "unanswered_one" if count == 1 else "unanswered_other"
+            reason = self.reason(outcome, endpoint)
+            if outcome.kind is not OutcomeKind.MALFORMED_ANSWER:
+                reason = self.text.reason["at_endpoint"].format(reason=reason, endpoint=endpoint)
+            parts.append(texts[key].format(reason=reason, count=count))
+        return _join(parts, "; ") if parts else None
+
+
+#: The class of problem a failing item belongs to, for the headline: (kind, finding) -> key.
+_PROBLEM_CLASS = {
+    ("token", "rejected"): "token",
+    ("token_expiry", "expired"): "token_expired",
+    ("app_connector_unblocked", "blocked"): "app_connector",
+    ("ip_allowed", "refused"): "ip",
+    ("environment_match", "mismatch"): "environment",
+    ("get_connector", "missing"): "connectors_missing",
+    ("update_connector", "missing"): "connectors_missing",
+    ("special_connector", "missing"): "connectors_missing",
+    ("get_connector", "near_miss"): "connectors_misspelled",
+    ("update_connector", "near_miss"): "connectors_misspelled",
+}
+_COUNTED_PROBLEMS = frozenset({"connectors_missing", "connectors_misspelled", "connectors_broken"})
+_CONNECTOR_KINDS = frozenset({"get_connector", "update_connector", "special_connector"})
+
+
+def _join(texts: list[LocalText], separator: str) -> LocalText:
+    return LocalText(nl=separator.join(t.nl for t in texts), en=separator.join(t.en for t in texts))
 
 
 def diagnose(

@@ -30,6 +30,10 @@ class EnvironmentKind(StrEnum):
     def letter(self) -> str:
         return _LETTERS[self]
 
+    def name_in(self, language: str = "en") -> str:
+        """The kind in the reader's language: productie, test, acceptatie for Dutch readers."""
+        return _NAMES["nl" if language == "nl" else "en"][self]
+
     @classmethod
     def parse(cls, text: str) -> EnvironmentKind:
         kind = _KIND_ALIASES.get(text.strip().lower())
@@ -50,6 +54,18 @@ _LETTERS = {
     EnvironmentKind.PRODUCTION: "O",
     EnvironmentKind.TEST: "T",
     EnvironmentKind.ACCEPTANCE: "A",
+}
+_NAMES = {
+    "nl": {
+        EnvironmentKind.PRODUCTION: "productie",
+        EnvironmentKind.TEST: "test",
+        EnvironmentKind.ACCEPTANCE: "acceptatie",
+    },
+    "en": {
+        EnvironmentKind.PRODUCTION: "production",
+        EnvironmentKind.TEST: "test",
+        EnvironmentKind.ACCEPTANCE: "acceptance",
+    },
 }
 _KIND_ALIASES = {
     "production": EnvironmentKind.PRODUCTION,
@@ -119,8 +135,12 @@ class AfasEnvironment:
 
     @property
     def label(self) -> str:
-        """Short display form, such as ``12345 (test)``."""
-        return f"{self.number} ({self.kind.value})"
+        """Short display form in English, such as ``12345 (production)``: logs, the CLI, audit."""
+        return self.label_in("en")
+
+    def label_in(self, language: str = "en") -> str:
+        """Short display form in the reader's language: ``12345 (productie)`` for Dutch."""
+        return f"{self.number} ({self.kind.name_in(language)})"
 
     def base_url(self, template: str = DEFAULT_URL_TEMPLATE) -> str:
         """The ProfitRestServices base URL, from a template with ``{env}`` and ``{host}``."""

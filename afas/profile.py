@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from afas.client import CONNECTOR_ID
 
@@ -119,7 +119,15 @@ class Profile(BaseModel):
     name: str
     description: str = ""
     guide: str = ""
+    #: The export's payload templates, a file beside the profile (afas/exports/templates.py).
+    exports: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,100}\.toml$")] | None = None
     requirements: Annotated[tuple[Requirement, ...], Field(alias="requirement", min_length=1)]
+    _source_directory: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source_directory(self) -> Path | None:
+        """The folder of a profile loaded from a path (None: built in), for its side files."""
+        return self._source_directory
 
     @model_validator(mode="after")
     def _unique(self) -> Profile:
@@ -179,7 +187,9 @@ def load_profile(path: str | Path | None = None) -> Profile:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ProfileError(f"Cannot read the profile {path}: {exc.strerror}") from None
-    return _parse_profile(raw, str(path))
+    profile = _parse_profile(raw, str(path))
+    profile._source_directory = Path(path).parent
+    return profile
 
 
 @cache

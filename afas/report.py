@@ -33,6 +33,16 @@ class OverallState(StrEnum):
     UNREACHABLE = "unreachable"
 
 
+class Access(StrEnum):
+    """The diagnosis's gate: did AFAS let us in with this token (afas-api.md §9)?"""
+
+    OPEN = "open"  # the token was accepted
+    REJECTED = "rejected"  # 401 on a token-only call: wrong, revoked or expired token
+    BLOCKED = "blocked"  # the App Connector (or its user) is blocked
+    IP_REFUSED = "ip"  # 403: the App Connector only accepts other IP addresses
+    AFAS_DOWN = "afas"  # AFAS could not be asked
+
+
 @dataclass(frozen=True)
 class ReportItem:
     requirement_id: str
@@ -78,6 +88,17 @@ class CheckReport:
     @property
     def healthy(self) -> bool:
         return self.overall is OverallState.HEALTHY
+
+    @property
+    def access(self) -> Access | None:
+        """The gate the diagnosis decided (None for a report without one)."""
+        value = self.facts.get("access")
+        return Access(value) if value in Access._value2member_map_ else None
+
+    @property
+    def token_accepted(self) -> bool:
+        """Whether AFAS let us in with the token (registration stores nothing otherwise)."""
+        return self.access is Access.OPEN
 
     def item(self, requirement_id: str) -> ReportItem:
         for item in self.items:

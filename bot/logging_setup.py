@@ -2,8 +2,10 @@
 
 Tokens never reach a log by design (``AfasToken`` shows only a fingerprint; nothing logs
 headers or request bodies). The redaction filter catches slips: any record whose text holds
-something shaped like an AFAS token (its XML, its Base64 form, an ``AfasToken`` header, a long
-hex data string) or a Fernet ciphertext has it replaced before any handler sees it.
+an AFAS token in any form ``afas.tokens.contains_token`` knows (the XML, its Base64 form, an
+``AfasToken`` header, a data string of 48 or more hex digits; split over lines, URL-encoded or
+with invisible characters), a Fernet ciphertext or a Slack token has it replaced before any
+handler sees it.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import logging
 import re
 import sys
 
+from afas.tokens import redact_tokens
+
 REDACTED = "[redacted]"
-_SECRETS = re.compile(
-    r"AfasToken\s+[A-Za-z0-9+/=]+"  # an Authorization header value
-    r"|<token>.*?</token>"  # the token XML
-    r"|PHRva2Vu[A-Za-z0-9+/=]*"  # Base64 of "<token…"
-    r"|gAAAAA[A-Za-z0-9_\-=]{20,}"  # a Fernet ciphertext
-    r"|\b[0-9A-Fa-f]{48,}\b",  # bare token data
-    re.IGNORECASE | re.DOTALL,
+#: What is redacted besides the token forms ``afas.tokens`` knows: a Fernet ciphertext (a
+#: stored token, encrypted) and Slack tokens (the bot's own credentials).
+_OTHER_SECRETS = re.compile(
+    r"gAAAAA[A-Za-z0-9_\-=]{20,}"  # a Fernet ciphertext
+    r"|\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{8,}"  # a Slack bot, user or app-level token
 )
 #: Libraries whose INFO/DEBUG lines carry URLs and headers: kept at WARNING.
 # slack_bolt and slack_sdk log whole payloads at DEBUG, modal input included (slack.md §4.4).
@@ -27,7 +29,8 @@ _CHATTY = ("httpx", "httpcore", "aiohttp", "uvicorn.access", "urllib3", "slack_b
 
 
 def redact(text: str) -> str:
-    return _SECRETS.sub(REDACTED, text)
+    """``text`` without tokens in any form (``afas.tokens.redact_tokens``) or ciphertexts."""
+    return _OTHER_SECRETS.sub(REDACTED, redact_tokens(text, REDACTED))
 
 
 class RedactSecrets(logging.Filter):

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from storage import leases
 from storage.datetimes import utcnow
-from storage.models import CheckRun, CheckTrigger, Org, OrgState
+from storage.models import CheckRun, CheckTrigger, Org, OrgState, OutboxMessage
 from storage.orgs import get_org
 
 
@@ -69,6 +70,36 @@ def org_history(session: Session, key: str, limit: int = 20) -> list[CheckRun]:
     return list(session.exec(query).all())
 
 
+def recent_states(session: Session, org_id: int, *, limit: int) -> tuple[str, ...]:
+    """The overall states of an org's latest ``limit`` check runs, newest first."""
+    return tuple(
+        session.exec(
+            select(CheckRun.overall_state)
+            .where(CheckRun.org_id == org_id)
+            .order_by(col(CheckRun.started_at).desc(), col(CheckRun.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def latest_states_since(session: Session, since: datetime) -> dict[str, str]:
+    """Every org's latest check state among the runs started at ``since`` or later, by org key
+    (orgs without such a run are left out)."""
+    latest = (
+        select(CheckRun.org_id, func.max(CheckRun.started_at).label("at"))
+        .where(col(CheckRun.started_at) >= since)
+        .group_by(CheckRun.org_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(Org.key, CheckRun.overall_state)
+        .join(latest, (CheckRun.org_id == latest.c.org_id) & (CheckRun.started_at == latest.c.at))
+        .join(Org, Org.id == CheckRun.org_id)
+        .order_by(Org.key)
+    ).all()
+    return {key: state for key, state in rows}
+
+
 def claim_due_orgs(
     session: Session,
     *,
@@ -77,58 +108,40 @@ def claim_due_orgs(
     lease_seconds: float,
     limit: int,
 ) -> list[Org]:
-    """Lease up to ``limit`` orgs whose check is due, for ``owner`` (a replica id). Commits.
-
-    One conditional ``UPDATE``: it takes rows that are due and not leased (or whose lease has
-    expired) and sets the lease. On PostgreSQL the candidate rows are selected ``FOR UPDATE
-    SKIP LOCKED``, so replicas claiming at the same moment take different rows without waiting;
-    on SQLite (which has no row locks: SQLAlchemy drops the clause) the statement runs under
-    the database's single write lock, and the repeated conditions make it a compare-and-set.
-    Either way an org is leased by at most one owner at a time. It commits at once so that
-    other replicas see the lease before the (slow) check starts.
-    """
-    ids = _claim_due_org_ids(
-        session, now=now, owner=owner, lease_seconds=lease_seconds, limit=limit
+    """Lease up to ``limit`` orgs whose check is due, for ``owner`` (a replica id), soonest
+    due first. Commits, so that other replicas see the lease before the (slow) check starts
+    (``storage.leases``: how this is safe across replicas)."""
+    return leases.claim(
+        session,
+        Org,
+        **_due_orgs(now),
+        owner=owner,
+        now=now,
+        lease_seconds=lease_seconds,
+        limit=limit,
     )
-    orgs: list[Org] = []
-    if ids:
-        query = (
-            select(Org)
-            .where(col(Org.id).in_(ids))
-            .order_by(col(Org.next_check_at), col(Org.id))
-            .execution_options(populate_existing=True)
-        )
-        orgs = list(session.exec(query).all())
-    session.commit()
-    return orgs
 
 
 def _claim_due_org_ids(
     session: Session, *, now: datetime, owner: str, lease_seconds: float, limit: int
 ) -> list[int]:
     """The claiming statement, without the commit (tests hold it open to race a second one)."""
-    if limit <= 0:
-        return []
-    due = (
-        col(Org.next_check_at) <= now,
-        or_(col(Org.lease_until).is_(None), col(Org.lease_until) <= now),
+    return leases.claim_ids(
+        session,
+        Org,
+        **_due_orgs(now),
+        owner=owner,
+        now=now,
+        lease_seconds=lease_seconds,
+        limit=limit,
     )
-    candidates = (
-        select(Org.id)
-        .where(*due)
-        .order_by(col(Org.next_check_at), col(Org.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due_orgs")
-    )
-    statement = (
-        update(Org)
-        .where(col(Org.id).in_(select(candidates.c.id)), *due)
-        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(col(Org.id))
-        .execution_options(synchronize_session=False)
-    )
-    return list(session.execute(statement).scalars().all())
+
+
+def _due_orgs(now: datetime) -> dict[str, Any]:
+    return {
+        "due": (col(Org.next_check_at) <= now,),
+        "order_by": (col(Org.next_check_at), col(Org.id)),
+    }
 
 
 def finish_org_check(
@@ -141,25 +154,15 @@ def finish_org_check(
     """Schedule the next check and drop ``owner``'s lease, in the caller's transaction (commit
     it together with the check run and any outbox rows). False when ``owner`` no longer holds
     the lease (it expired and another replica took the org): then nothing changes."""
-    statement = (
-        update(Org)
-        .where(col(Org.id) == org_id, col(Org.lease_owner) == owner)
-        .values(next_check_at=next_check_at, lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session="fetch")
-    )
-    return session.execute(statement).rowcount == 1
+    return leases.release(session, Org, org_id, owner=owner, next_check_at=next_check_at)
 
 
 def release_leases(session: Session, *, owner: str) -> int:
-    """Drop every lease ``owner`` holds (on shutdown), so other replicas need not wait for
-    them to expire. Returns how many were held. Does not commit."""
-    statement = (
-        update(Org)
-        .where(col(Org.lease_owner) == owner)
-        .values(lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session="fetch")
+    """Drop every lease ``owner`` holds, on orgs and outbox messages (on shutdown), so other
+    replicas need not wait for them to expire. Returns how many were held. Does not commit."""
+    return leases.release_all(session, Org, owner=owner) + leases.release_all(
+        session, OutboxMessage, owner=owner
     )
-    return session.execute(statement).rowcount
 
 
 def schedule_check(session: Session, org_id: int, *, at: datetime | None = None) -> None:

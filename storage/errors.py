@@ -48,11 +48,13 @@ class TokenDecryptError(StorageError):
 
 
 class InvalidOrgError(StorageError):
-    """An org's field does not have an accepted shape. ``field`` names it."""
+    """An org's field does not have an accepted shape. ``field`` names it; ``reason`` is
+    ``"shape"``, or ``"secret"`` when the field seems to hold a token."""
 
-    def __init__(self, message: str, *, field: str) -> None:
+    def __init__(self, message: str, *, field: str, reason: str = "shape") -> None:
         super().__init__(message)
         self.field = field
+        self.reason = reason
 
 
 class DuplicateOrgError(StorageError):
@@ -89,6 +91,25 @@ class UnknownIncidentError(StorageError):
     def __init__(self, incident_id: int) -> None:
         super().__init__(f"Incident {incident_id} does not exist.")
         self.incident_id = incident_id
+
+
+class ExportBusyError(StorageError):
+    """A live export of this org is unfinished (running, or interrupted and waiting for its
+    cleanup); ``run_id``, ``requested_by`` and ``started_at`` say which."""
+
+    def __init__(self, org_key: str, run_id: str, requested_by: str, started_at: object) -> None:
+        super().__init__(
+            f"A live test export of {org_key!r} (run {run_id}) is unfinished: "
+            "finish it with the clean-up first."
+        )
+        self.org_key, self.run_id = org_key, run_id
+        self.requested_by, self.started_at = requested_by, started_at
+
+
+class UnknownExportRunError(StorageError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"Export run {run_id!r} does not exist.")
+        self.run_id = run_id
 
 
 class UnsafeAuditDetailsError(StorageError):

@@ -44,6 +44,15 @@ def open_incident(
     return incident, new_id is not None
 
 
+def open_incident_of(session: Session, org_id: int, *, kind: str) -> Incident | None:
+    """The org's open incident of ``kind``, if any."""
+    return session.exec(
+        select(Incident).where(
+            Incident.org_id == org_id, Incident.kind == kind, col(Incident.closed_at).is_(None)
+        )
+    ).first()
+
+
 def get_incident(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id, populate_existing=True)
     if incident is None:

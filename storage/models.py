@@ -48,6 +48,7 @@ class CheckTrigger(StrEnum):
     COMMAND = "command"
     REGISTRATION = "registration"
     CLI = "cli"
+    EXPORT = "export"
 
 
 class OrgState(StrEnum):
@@ -187,10 +188,66 @@ class OutboxMessage(StorageModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     not_before: datetime = Field(sa_type=UTCDateTime)
     attempts: int = Field(default=0, sa_type=Integer)
-    claimed_by: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
-    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
 
 
-TABLES = (Org, CheckRun, Incident, AuditEvent, OutboxMessage)
+class ExportRun(StorageModel, table=True):
+    """One test export of one org: who asked, the mode, the report, and (live) its lease.
+
+    A live run holds a lease while it writes (``storage.leases`` vocabulary), renewed at each
+    step, and stays unfinished until its records are removed or listed: a partial unique index
+    allows one unfinished live run per org, so two replicas never write test records for the
+    same org at once, and a crashed run blocks the next until ``cleanup`` finishes it.
+    ``org_key`` is text so the run (and what it left behind) outlives the org.
+    """
+
+    __tablename__ = "export_runs"
+    __table_args__ = (
+        Index(
+            "ix_export_runs_live_unfinished",
+            "org_id",
+            unique=True,
+            sqlite_where="mode = 'live' AND finished_at IS NULL",
+            postgresql_where="mode = 'live' AND finished_at IS NULL",
+        ),
+        Index("ix_export_runs_org_key_started_at", "org_key", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(sa_type=String(16), unique=True)
+    org_id: int | None = Field(default=None, foreign_key="orgs.id", ondelete="SET NULL")
+    org_key: str = Field(sa_type=String(ORG_KEY_MAX))
+    mode: str = Field(sa_type=String(16))
+    requested_by: str = Field(sa_type=String(ACTOR_MAX))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overall: str | None = Field(default=None, sa_type=String(16))
+    report: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    lease_owner: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ExportRecord(StorageModel, table=True):
+    """A record a live export created (or may have created) in the customer's AFAS, written
+    before the export's next step starts: ``state`` is pending (about to be written), created,
+    unknown (the answer was lost), removed or left_behind."""
+
+    __tablename__ = "export_records"
+    __table_args__ = (Index("ix_export_records_run_step", "run_pk", "step", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_pk: int = Field(foreign_key="export_runs.id", ondelete="CASCADE")
+    step: int = Field(sa_type=Integer)
+    connector_id: str = Field(sa_type=String(64))
+    state: str = Field(sa_type=String(16))
+    marker: str = Field(sa_type=String(NAME_MAX))
+    key: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    reason: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    how_to_remove: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+TABLES = (Org, CheckRun, Incident, AuditEvent, OutboxMessage, ExportRun, ExportRecord)

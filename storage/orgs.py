@@ -145,6 +145,7 @@ def _no_secret(text: str, field: str) -> str:
             "This field looks like it holds a token. A token goes only in the token field, "
             "where it is stored encrypted.",
             field=field,
+            reason="secret",
         )
     return text
 
@@ -306,6 +307,14 @@ def find_org(session: Session, key: str) -> Org | None:
     except InvalidOrgError:
         return None
     return session.exec(select(Org).where(Org.key == key)).first()
+
+
+def get_org_by_id(session: Session, org_id: int) -> Org:
+    """The org with this id, freshly read (``UnknownOrgError`` when it was removed)."""
+    org = session.get(Org, org_id, populate_existing=True)
+    if org is None:
+        raise UnknownOrgError(None, [], known=-1)
+    return org
 
 
 def get_org(session: Session, key: str) -> Org:

@@ -4,13 +4,14 @@ and sent later by whichever replica claims them (alerting.md decision 6)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from storage import leases
 from storage.datetimes import utcnow
 from storage.db import insert_for
 from storage.models import OutboxMessage
@@ -69,79 +70,48 @@ def enqueue_outbox(
 def claim_outbox(
     session: Session, *, now: datetime, owner: str, lease_seconds: float, limit: int
 ) -> list[OutboxMessage]:
-    """Claim up to ``limit`` unsent messages that are due, oldest first, counting an attempt.
-    Commits (see ``claim_due_orgs`` for why and how this is safe across replicas)."""
-    if limit <= 0:
-        return []
-    due = (
-        col(OutboxMessage.sent_at).is_(None),
-        col(OutboxMessage.not_before) <= now,
-        or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
+    """Lease up to ``limit`` unsent messages that are due, oldest first, counting an attempt.
+    Commits (``storage.leases``: how this is safe across replicas)."""
+    return leases.claim(
+        session,
+        OutboxMessage,
+        due=(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.not_before) <= now),
+        order_by=(col(OutboxMessage.not_before), col(OutboxMessage.id)),
+        owner=owner,
+        now=now,
+        lease_seconds=lease_seconds,
+        limit=limit,
+        also_set={"attempts": OutboxMessage.attempts + 1},
     )
-    candidates = (
-        select(OutboxMessage.id)
-        .where(*due)
-        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due_messages")
-    )
-    statement = (
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(select(candidates.c.id)), *due)
-        .values(
-            claimed_by=owner,
-            claimed_until=now + timedelta(seconds=lease_seconds),
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(col(OutboxMessage.id))
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(session.execute(statement).scalars().all())
-    messages: list[OutboxMessage] = []
-    if ids:
-        messages = list(
-            session.exec(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids))
-                .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
-                .execution_options(populate_existing=True)
-            ).all()
-        )
-    session.commit()
-    return messages
 
 
 def mark_outbox_sent(
     session: Session, message_id: int, *, owner: str, sent_at: datetime | None = None
 ) -> bool:
-    """Mark a claimed message sent (after Slack accepted it). False when ``owner`` no longer
-    holds the claim: then another replica may have sent it too."""
-    statement = (
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == owner)
-        .values(sent_at=sent_at or utcnow(), claimed_by=None, claimed_until=None, last_error=None)
-        .execution_options(synchronize_session="fetch")
+    """Mark a leased message sent (after Slack accepted it). False when ``owner`` no longer
+    holds the lease: then another replica may have sent it too."""
+    return leases.release(
+        session,
+        OutboxMessage,
+        message_id,
+        owner=owner,
+        sent_at=sent_at or utcnow(),
+        last_error=None,
     )
-    return session.execute(statement).rowcount == 1
 
 
 def mark_outbox_failed(
     session: Session, message_id: int, *, owner: str, error: str, retry_at: datetime
 ) -> bool:
-    """Release a claimed message after a failed attempt, to be retried at ``retry_at``."""
-    statement = (
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == owner)
-        .values(
-            not_before=retry_at,
-            claimed_by=None,
-            claimed_until=None,
-            last_error=error[:LAST_ERROR_MAX],
-        )
-        .execution_options(synchronize_session="fetch")
+    """Release a leased message after a failed attempt, to be retried at ``retry_at``."""
+    return leases.release(
+        session,
+        OutboxMessage,
+        message_id,
+        owner=owner,
+        not_before=retry_at,
+        last_error=error[:LAST_ERROR_MAX],
     )
-    return session.execute(statement).rowcount == 1
 
 
 def pending_outbox(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
@@ -153,3 +123,24 @@ def pending_outbox(session: Session, *, limit: int = 100) -> list[OutboxMessage]
         .limit(limit)
     )
     return list(session.exec(query).all())
+
+
+def latest_outbox_message(session: Session, *, kinds: Sequence[str]) -> OutboxMessage | None:
+    """The newest message of any of ``kinds`` (sent or not)."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.kind).in_(tuple(kinds)))
+        .order_by(col(OutboxMessage.id).desc())
+    ).first()
+
+
+def incident_message(
+    session: Session, incident_id: int, *, kind: str, unsent_only: bool = False
+) -> OutboxMessage | None:
+    """The incident's (first) message of ``kind``; with ``unsent_only`` only if still unsent."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.incident_id == incident_id, OutboxMessage.kind == kind
+    )
+    if unsent_only:
+        query = query.where(col(OutboxMessage.sent_at).is_(None))
+    return session.exec(query.order_by(col(OutboxMessage.id))).first()

@@ -12,22 +12,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from afas.tokens import AfasToken
+from afas.tokens import AfasToken, contains_token
 
-# AFAS token data is a long hex string (64 characters in practice). Shorter hex values such as
-# fingerprints (10), key ids (8), trace ids and hashes up to 40 characters stay allowed.
-_LONG_HEX = re.compile(r"[0-9A-Fa-f]{48,}")
-_MARKERS = (
-    re.compile(r"<\s*token\s*>", re.IGNORECASE),  # the token XML
-    re.compile(r"PHRva2Vu"),  # Base64 of "<token", the start of the token's Base64 form
-    re.compile(r"AfasToken\s+\S", re.IGNORECASE),  # an Authorization header value
-    re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}"),  # a Fernet ciphertext
-)
+#: Besides the token forms ``afas.tokens`` knows: a Fernet ciphertext (a stored token,
+#: encrypted) and a Slack token (the bot's own credentials, pasted in the wrong place).
+_OTHER_SECRETS = re.compile(r"gAAAAA[A-Za-z0-9_-]{20,}|\bx(?:ox[abposr]|app)-[A-Za-z0-9-]{8,}")
 
 
 def looks_like_secret(text: str) -> bool:
-    """Whether ``text`` contains something shaped like a token, its header or a ciphertext."""
-    return bool(_LONG_HEX.search(text)) or any(m.search(text) for m in _MARKERS)
+    """Whether ``text`` holds a token in any form (``afas.tokens.contains_token``: fingerprints,
+    key ids, trace ids and hashes up to 40 hex digits stay allowed), a ciphertext or a Slack
+    token."""
+    return contains_token(text) or bool(_OTHER_SECRETS.search(text))
 
 
 def find_secret(value: Any, path: str = "") -> str | None:

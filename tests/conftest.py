@@ -6,15 +6,20 @@ them afterwards: a fresh, empty one for each migration test, and one migrated da
 whose tables are emptied before each test (creating a database costs about 0.35 s; emptying
 the tables, milliseconds). Without a server the postgres variants are skipped with a line that
 says so, unless ``AFASBOT_REQUIRE_POSTGRES=1`` (CI) makes that a failure.
+
+Tests that read ``../shared`` (the project's shared folder beside the repository: Slack's
+manifest schema) ask for ``shared_dir``: on a lone clone they are skipped with that reason,
+unless ``AFASBOT_REQUIRE_SHARED=1`` (CI) makes it a failure.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -30,6 +35,35 @@ PG_UNREACHABLE = (
     f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}; "
     "set AFASBOT_REQUIRE_POSTGRES=1 to make this a failure"
 )
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def prerequisite_missing(
+    reason: str, *, required_by: str, environ: Mapping[str, str] | None = None
+) -> NoReturn:
+    """Skip a test whose prerequisite is missing, saying why; fail instead when the variable
+    ``required_by`` is 1 (CI), so that CI cannot pass by skipping what it must run."""
+    env = os.environ if environ is None else environ
+    if env.get(required_by) == "1":
+        pytest.fail(f"{reason}, and {required_by}=1", pytrace=False)
+    pytest.skip(f"{reason}; set {required_by}=1 to make this a failure")
+
+
+def require_shared_dir(path: Path = SHARED_DIR, environ: Mapping[str, str] | None = None) -> Path:
+    """``path`` (``../shared``) if it is there; else skip, or fail with AFASBOT_REQUIRE_SHARED=1."""
+    if not path.is_dir():
+        prerequisite_missing(
+            f"{path} not found (a lone clone, without ../shared beside it)",
+            required_by="AFASBOT_REQUIRE_SHARED",
+            environ=environ,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the repository; see ``require_shared_dir``."""
+    return require_shared_dir()
 
 
 def _admin_connection() -> psycopg.Connection:

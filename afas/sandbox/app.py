@@ -22,8 +22,8 @@ from starlette.responses import Response
 
 from . import faults
 from .auth import authenticate
-from .catalogue_get import get_connector_spec
-from .catalogue_update import update_connector_spec
+from .books import Books
+from .columns import with_columns
 from .errors import (
     empty_response,
     json_response,
@@ -33,9 +33,12 @@ from .errors import (
     profit_error,
 )
 from .faults import DisconnectWatch, Message, Receive, Send
+from .get_connectors import GetConnectorSpec, get_connector_spec
 from .getconnector_engine import QueryError, run_query, spec_for
+from .records import Record, RecordStore
 from .scenario import SandboxEnvironment, Scenario, StoredFile
-from .updateconnector_engine import RecordStore, UpdateError, UpdateRequest, handle_update
+from .update_connectors import UpdateConnectorSpec, altered_spec, update_connector_spec
+from .updateconnector_engine import UpdateError, UpdateRequest, handle_update
 
 MAX_QUERY_LENGTH = 2049  # from "?" on (afas-api.md §5.1)
 MAX_BODY_BYTES = 75 * 1024 * 1024  # §3
@@ -52,7 +55,20 @@ class SandboxState:
 
     def reset(self) -> None:
         self.attempts.clear()
-        self.stores.clear()
+        for store in self.stores.values():
+            store.clear()
+
+    def records(self, env_name: str) -> dict[str, list[Record]]:
+        """What UpdateConnectors created in this environment and is still there, per
+        connector id (a copy; connectors with nothing are left out)."""
+        return self.stores[env_name].snapshot()
+
+
+class LostAnswer(Response):
+    """Marker: the write happened, the answer is lost (the connection is reset instead)."""
+
+    def __init__(self) -> None:
+        super().__init__(b"", 500)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,14 @@ class SandboxApp:
     def reset(self) -> None:
         """Forget flaky-attempt counts and records created by UpdateConnectors."""
         self.state.reset()
+
+    def records(self, env_name: str) -> dict[str, list[Record]]:
+        """What exists in environment ``env_name`` because a client wrote it, per
+        UpdateConnector id: each record's fields as sent (text), the keys AFAS answered,
+        ``lines`` of an entry, ``attachments`` of a dossier item. For tests that compare
+        what the sandbox holds with what a client reports."""
+        self.scenario.by_name(env_name)  # KeyError for a name the scenario lacks
+        return self.state.records(env_name)
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -143,7 +167,11 @@ class SandboxApp:
             return faults.garbage_html()
         if env.maintenance_retry_after is not None:
             return maintenance_response(env.maintenance_retry_after)
-        response = _traced(self._application(request))
+        response = self._application(request)
+        if isinstance(response, LostAnswer):
+            await faults.drop_connection(send, watch)
+            return None
+        response = _traced(response)
         return faults.truncated(response) if fault == "garbage" else response
 
     def _fault_now(self, env: SandboxEnvironment, url: str) -> str:
@@ -217,9 +245,7 @@ class SandboxApp:
         if kind == "get":
             if connector_id not in env.app_connector.get_connectors:
                 return not_authorised(env, request.language, "get_not_authorised")
-            return json_response(
-                spec_for(connector_id, env.connector_rows.get(connector_id)).metainfo()
-            )
+            return json_response(self._get_spec(env, connector_id).metainfo())
         allowed = connector_id in env.app_connector.update_connectors
         if (
             env.metainfo_update_requires_getxmlschema
@@ -228,7 +254,7 @@ class SandboxApp:
             allowed = False
         if not allowed:
             return not_authorised(env, request.language, "update_not_authorised")
-        return json_response(update_connector_spec(connector_id).metainfo())
+        return json_response(_update_spec(env, connector_id).metainfo())
 
     def connector(self, request: SandboxRequest) -> Response:
         if request.method in _WRITE_METHODS:
@@ -241,7 +267,7 @@ class SandboxApp:
             return not_authorised(env, request.language, "get_not_authorised")
         if connector_id in env.app_connector.definition_blocked:
             return profit_error(env, request.language, "definition_blocked")
-        spec = spec_for(connector_id, env.connector_rows.get(connector_id))
+        spec = self._get_spec(env, connector_id)
         try:
             return json_response(run_query(spec, request.params))
         except QueryError as exc:
@@ -254,17 +280,25 @@ class SandboxApp:
             return not_authorised(env, request.language, "update_not_authorised")
         try:
             answer = handle_update(
-                update_connector_spec(connector_id),
+                _update_spec(env, connector_id),
                 UpdateRequest(request.method, request.segments[2:], request.body),
                 self.state.stores[env.name],
-                put_status=env.put_status,
-                blocked_periods=frozenset(tuple(p) for p in env.blocked_periods),
+                env,
             )
         except UpdateError as exc:
             return profit_error(env, request.language, exc.key, **exc.values)
+        if request.method == "POST" and connector_id in env.answer_lost_after_write:
+            return LostAnswer()
         if answer.body is None:
             return empty_response(answer.status)
         return json_response(answer.body, answer.status)
+
+    def _get_spec(self, env: SandboxEnvironment, connector_id: str) -> GetConnectorSpec:
+        """The GetConnector as this environment serves it: its own rows, the records
+        created there, its column variant."""
+        books = Books(env, self.state.stores[env.name])
+        rows = books.rows(connector_id) if books.changes_rows(connector_id) else None
+        return with_columns(spec_for(connector_id, rows), env.column_variant)
 
     def subject_connector(self, request: SandboxRequest) -> Response:
         env = request.env
@@ -321,6 +355,15 @@ def _route(
     if first == "reportconnector" and count == 2:
         return SandboxApp.report_connector, _GET
     return None, frozenset()
+
+
+def _update_spec(env: SandboxEnvironment, connector_id: str) -> UpdateConnectorSpec:
+    """The UpdateConnector as this environment's metainfo describes it (and the engine uses)."""
+    return altered_spec(
+        update_connector_spec(connector_id),
+        env.update_schema_removed.get(connector_id, ()),
+        env.update_schema_retyped.get(connector_id),
+    )
 
 
 def _file_body(item: StoredFile) -> dict[str, str]:

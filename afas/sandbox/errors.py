@@ -126,6 +126,80 @@ MESSAGES = {
         "The record to delete does not exist.",
         VALIDATION_ERROR_NUMBER,
     ),
+    # Writing against the administration's own data (updateconnector_engine.py).
+    # AFAS (EN, "The entered value for 'Account Number' does not exist"); NL ours.
+    "unknown_value": Message(
+        "De ingevoerde waarde voor '{field_nl}' bestaat niet.",
+        "The entered value for '{field_en}' does not exist.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    # AFAS (NL, §6.8); EN ours.
+    "destination_not_allowed": Message(
+        "Deze bestemming is niet geldig voor dit type dossieritem",
+        "This destination is not valid for this type of dossier item",
+        NOT_AUTHORISED_ERROR_NUMBER,
+    ),
+    # Ours, in AFAS's style, from here on.
+    "period_unknown": Message(
+        "Periode {period} van het jaar {year} bestaat niet voor deze administratie.",
+        "For this administration, period {period} of the year {year} does not exist.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "journal_blocked": Message(
+        "Dagboek '{journal}' is geblokkeerd.",
+        "Journal '{journal}' is blocked.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "account_blocked": Message(
+        "Rekening '{account}' is geblokkeerd.",
+        "Account '{account}' is blocked.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "too_long": Message(
+        "De waarde voor '{field_nl}' is te lang (maximaal {length} tekens).",
+        "The value for '{field_en}' is too long (at most {length} characters).",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "unknown_field": Message(
+        "Het veld '{field}' bestaat niet in '{object}'.",
+        "The field '{field}' does not exist in '{object}'.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "record_exists": Message(
+        "Er bestaat al een record met {field} '{value}'.",
+        "A record with {field} '{value}' already exists.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "record_to_update_not_found": Message(
+        "Het record dat u wilt wijzigen bestaat niet.",
+        "The record to update does not exist.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "subject_type_not_allowed": Message(
+        "Dossieritems van type {type} kunnen niet via een connector worden aangemaakt.",
+        "Dossier items of type {type} cannot be created through a connector.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "not_base64": Message(
+        "De inhoud van '{file}' is niet Base64-gecodeerd.",
+        "The content of '{file}' is not Base64 encoded.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "delete_refused": Message(
+        "Het record kan niet worden verwijderd.",
+        "The record cannot be deleted.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "relation_in_use": Message(
+        "De relatie '{number}' kan niet worden verwijderd: er zijn boekingen op deze relatie.",
+        "The relation '{number}' cannot be deleted: there are entries for this relation.",
+        VALIDATION_ERROR_NUMBER,
+    ),
+    "ambiguous_delete": Message(
+        "Meer dan één boeking voldoet; geef ook het boekstuknummer (EnNo).",
+        "More than one entry matches; also give the entry number (EnNo).",
+        VALIDATION_ERROR_NUMBER,
+    ),
 }
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .catalogue_get import GetConnectorSpec, GetField, Row, get_connector_spec
+from .get_connectors import GetConnectorSpec, GetField, Row, get_connector_spec
 
 DEFAULT_SKIP = 0
 DEFAULT_TAKE = 100

@@ -23,12 +23,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from afas.environments import AfasEnvironment, EnvironmentKind
 from afas.tokens import AfasToken, TokenFormatError
 
-from .catalogue_get import REQUIRED_GET_CONNECTORS
-from .catalogue_update import REQUIRED_UPDATE_CONNECTORS, SPECIAL_CONNECTORS
+from .get_connectors import REQUIRED_GET_CONNECTORS
+from .update_connectors import (
+    REQUIRED_UPDATE_CONNECTORS,
+    SPECIAL_CONNECTORS,
+    UPDATE_CONNECTORS,
+    UpdateObject,
+)
 
 Language = Literal["nl-nl", "nl-be", "en-us", "fr-fr", "de-de"]
 Fault = Literal["none", "timeout", "drop", "garbage", "error500"]
 FlakyFault = Literal["drop", "503", "error500", "garbage"]
+EntryRefusal = Literal["none", "not-balanced", "unknown-account", "blocked-period", "wrong-journal"]
+EntryDeleteForm = Literal["nested", "element"]
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _RELATIVE_TIME = re.compile(r"now\s*([+-])\s*(\d+)\s*([dhm])")
@@ -218,10 +225,49 @@ class SandboxEnvironment(_Model):
     unauthorised_connector_status: Literal[401, 500] = 401
     legacy_error_header: bool = True
     put_status: Literal[200, 201] = 200
-    #: ``[year, period]`` pairs in which FiEntries refuses to book.
+    #: ``[year, period]`` pairs in which FiEntries refuses to book, on top of the periods
+    #: CaseWare_Periods shows blocked.
     blocked_periods: list[tuple[int, int]] = Field(default_factory=list)
 
-    #: Replaces the catalogue's rows of a GetConnector in this environment.
+    # Writing (UpdateConnectors). The settings below are the failures a customer's AFAS can
+    # give a live export, and the variants AFAS leaves open (afas-api.md §13); the defaults
+    # are a well-kept administration. See updateconnector_engine.py for the rules.
+    #: FiEntries refuses every entry in this way, whatever the data says.
+    entry_refusal: EntryRefusal = "none"
+    #: CaseWare_Periods shows every period blocked (and FiEntries refuses them all).
+    all_periods_blocked: bool = False
+    #: Dossier destinations set to "Not allowed" for every dossier item type (the how-to's
+    #: ids: 1 none, 2 employee, 3 organisation/person, 4 sales relation, 11 purchase
+    #: relation, 12 purchase relation + purchase invoice, 13 sales relation + sales invoice).
+    subject_destinations_not_allowed: list[int] = Field(default_factory=list)
+    #: Every DELETE is refused with a 500 and a message.
+    refuse_deletes: bool = False
+    #: The documented FiEntries DELETE forms (§13.6) this environment supports: ``nested``
+    #: ``/FiEntryPar/UnId,JoCo/{u},{j}/FiEntries/@EnNo/{n}`` (or ``@InId``), ``element``
+    #: ``/FiEntryPar/@Year,…/{year},…`` (keys on the entry itself, as in the spec).
+    entry_delete_forms: list[EntryDeleteForm] = Field(default_factory=lambda: ["nested", "element"])
+    #: UpdateConnectors whose POST writes the record and then loses the answer: the
+    #: connection is reset, the record exists (a time-out after AFAS wrote).
+    answer_lost_after_write: list[str] = Field(default_factory=list)
+    #: FiEntries' 201 answer carries the invoice number (``InId``) besides ``UnId``, ``EnNo``
+    #: (AFAS's how-to and spec show it, one client's observation does not: §6.2).
+    entry_answer_has_invoice_id: bool = True
+    #: Whether a relation that still has entries may be deleted (ours: AFAS refuses).
+    relation_with_entries_deletable: bool = False
+    #: A value longer than metainfo's ``length``: refused (500) or stored (undocumented).
+    too_long_values: Literal["refuse", "accept"] = "refuse"
+    #: A field id the connector does not have: accepted and ignored, or refused
+    #: (undocumented; ``refuse`` is what an environment without that field would do).
+    unknown_fields: Literal["accept", "refuse"] = "accept"
+    #: ``metainfo/update`` leaves out these fields: connector id -> ``Object.Field`` paths
+    #: below the root element (``FiEntries.BpDa``) or root field ids (``Year``).
+    update_schema_removed: dict[str, list[str]] = Field(default_factory=dict)
+    #: ``metainfo/update`` reports another dataType: connector id -> path -> dataType.
+    update_schema_retyped: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: ``english``: the GetConnectors an export reads use other field ids, English labels.
+    column_variant: Literal["standard", "english"] = "standard"
+
+    #: Replaces the built-in rows of a GetConnector in this environment.
     connector_rows: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     subject_attachments: list[SubjectAttachment] = Field(default_factory=_default_attachments)
     files: list[ConnectorFile] = Field(default_factory=_default_files)
@@ -277,6 +323,22 @@ class SandboxEnvironment(_Model):
             offset = delta[unit] * int(amount) * (-1 if sign == "-" else 1)
             return (datetime.now(UTC).replace(microsecond=0) + offset).strftime(_ISO_UTC)
         return text
+
+    @model_validator(mode="after")
+    def _schema_paths_exist(self) -> SandboxEnvironment:
+        changed = [(c, p) for c, paths in self.update_schema_removed.items() for p in paths]
+        changed += [(c, p) for c, paths in self.update_schema_retyped.items() for p in paths]
+        for connector_id, path in changed:
+            spec = UPDATE_CONNECTORS.get(connector_id)
+            if spec is None:
+                raise ValueError(f"update_schema: {connector_id!r} is not a known UpdateConnector")
+            *names, field_id = path.split(".")
+            obj: UpdateObject | None = spec.root
+            for name in names:
+                obj = obj.object(name) if obj is not None else None
+            if obj is None or obj.field(field_id) is None:
+                raise ValueError(f"update_schema: {connector_id} has no field {path!r}")
+        return self
 
     @field_validator("fault_paths")
     @classmethod
@@ -392,13 +454,15 @@ def _default_environment_data() -> list[dict[str, Any]]:
 
 
 def default_scenario() -> Scenario:
-    """The built-in scenario of 18 environments (numbers 10001 to 10018)."""
+    """The built-in scenario: 10001 to 10018 for checks, 10020 to 10031 for exports."""
     return scenario_from_dict(
         {"environments": _default_environment_data()}, "default_scenario.toml"
     )
 
 
 _NOT_FOR_BENCHMARKS = frozenset({"slow", "unreachable"})
+#: The export environments differ only when writing; the check benchmarks leave them out.
+_EXPORT_PREFIX = "export-"
 
 
 def generate_environments(
@@ -411,7 +475,8 @@ def generate_environments(
     """``n`` environments for benchmarks, numbered from ``start_number``.
 
     ``healthy`` copies the healthy environment; ``mixed`` cycles through the default
-    environments except ``slow`` and ``unreachable``. Names are ``<template>-<number>``.
+    environments except ``slow``, ``unreachable`` and the ``export-…`` ones. Names are
+    ``<template>-<number>``.
     """
     if n < 0:
         raise ValueError("n must be zero or more")
@@ -419,7 +484,11 @@ def generate_environments(
     if mix == "healthy":
         pool = [t for t in templates if t["name"] == "healthy"]
     elif mix == "mixed":
-        pool = [t for t in templates if t["name"] not in _NOT_FOR_BENCHMARKS]
+        pool = [
+            t
+            for t in templates
+            if t["name"] not in _NOT_FOR_BENCHMARKS and not t["name"].startswith(_EXPORT_PREFIX)
+        ]
     else:
         raise ValueError(f"mix must be 'healthy' or 'mixed', not {mix!r}")
     result = []

@@ -1,62 +1,51 @@
-"""The UpdateConnector engine: envelope checks, a few functional rules, an in-memory store.
+"""The UpdateConnector engine: POST, PUT and DELETE the way AFAS answers them (afas-api.md §6).
 
-Follows afas-api.md §6: ``Element`` as object or array, ``Objects`` as array of single-key
-objects or as one object, a root element that may differ from the connector id
-(``FiEntries`` → ``FiEntryPar``), FiEntries must balance, POST answers 201 with
-``{"results": {"<Root>": {<keys as strings>}}}``, DELETE 200 with no body.
+Order of a write: method allowed for the connector, the envelope (``update_envelope``), the
+fields against the connector's metainfo (mandatory on POST, keys on PUT, lengths, unknown
+field ids per the environment's setting), then the connector's own rules against the
+administration's data (``write_rules``). Only when every element passed is anything written
+(one transaction). POST answers 201 ``{"results": {"<Root>": {<keys as strings>}}}``; PUT 200
+without a body or 201 with one (``put_status``, §13.5); DELETE 200 without a body.
 
-Deliberately simple: unknown field ids are accepted (AFAS's reaction is not documented), only
-fields the catalogue marks mandatory are required on POST, and with several top-level
-elements the answer carries the keys of the last one (AFAS does not document that case).
+Choices where AFAS documents nothing (ours): with several top-level elements the answer
+carries the keys of the last one; UpdateConnectors outside the guide's five keep the simple
+behaviour (keys from the request, else a new number; no data rules); a DELETE whose path
+names more levels than one is decided by its last element/keys triple (FiEntries excepted,
+see ``_delete_entry``).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from typing import Any
 
-from .catalogue_update import UpdateConnectorSpec, UpdateObject
+from .books import Books
+from .records import Record, RecordStore
+from .scenario import SandboxEnvironment
+from .update_connectors import UpdateConnectorSpec, UpdateObject
+from .update_envelope import (
+    Element,
+    UpdateError,
+    blank,
+    elements,
+    fields,
+    key_value,
+    objects,
+    scalar,
+    scalars,
+    string,
+    text,
+)
+from .write_rules import RULES, Write, WriteContext
 
-
-class UpdateError(Exception):
-    """An update AFAS would refuse; ``key`` names the message in errors.MESSAGES."""
-
-    def __init__(self, key: str, **values: str) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
+__all__ = ["RecordStore", "UpdateAnswer", "UpdateError", "UpdateRequest", "handle_update"]
 
 
 @dataclass(slots=True)
 class UpdateAnswer:
     status: int
     body: Any = None  # None: no body
-
-
-@dataclass
-class RecordStore:
-    """What UpdateConnectors created in one environment, kept for the server's lifetime."""
-
-    records: dict[str, list[dict[str, str]]] = field(default_factory=lambda: defaultdict(list))
-    _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(50001))
-
-    def next_number(self) -> str:
-        return str(next(self._numbers))
-
-    def save(self, connector_id: str, keys: dict[str, str], fields: dict[str, str]) -> None:
-        """Insert, or update the record with the same keys (PUT, sub-object POST)."""
-        records = self.records[connector_id]
-        for record in records:
-            if all(record.get(k) == v for k, v in keys.items()):
-                record.update(fields)
-                record.update(keys)
-                return
-        records.append({**fields, **keys})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +59,15 @@ def handle_update(
     spec: UpdateConnectorSpec,
     request: UpdateRequest,
     store: RecordStore,
-    *,
-    put_status: int = 200,
-    blocked_periods: frozenset[tuple[int, int]] = frozenset(),
+    env: SandboxEnvironment,
 ) -> UpdateAnswer:
     """Answer ``POST|PUT|DELETE /connectors/{id}[/...]``; raises UpdateError for a 500."""
     method = request.method
     if method not in spec.methods:
         raise UpdateError("action_not_supported", action=method.lower())
+    books = Books(env, store)
     if method == "DELETE":
-        return _delete(spec, request.sub_path, store)
+        return _delete(spec, request.sub_path, store, env, books)
     if request.sub_path and (
         len(request.sub_path) != 1 or request.sub_path[0] not in spec.sub_objects
     ):
@@ -88,177 +76,184 @@ def handle_update(
         document = json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return UpdateAnswer(400, {"message": "Invalid json"})
-    elements = _elements(spec, document)
-    keys: dict[str, str] = {}
-    for element in elements:
-        if method == "POST" and not request.sub_path:
-            _check_mandatory(spec.root, element)
-        else:
-            _check_keys(spec, element)
-        if spec.id == "FiEntries":
-            _check_entry(element, blocked_periods)
-        keys = _keys(spec, element, store)
-        fields = {k: _string(v) for k, v in _fields(element).items() if _scalar(v)}
-        store.save(spec.id, keys, fields)
-    body = {"results": {spec.root_name: keys}}
+    context = WriteContext(env, store, books, method, request.sub_path)
+    with store.lock:
+        writes = []
+        for element in elements(spec.root_name, document):
+            if method == "POST" and not request.sub_path:
+                _check_mandatory(spec.root, element)
+            else:
+                _check_keys(spec, element)
+            _check_values(spec.root, element, env)
+            rule = RULES.get(spec.id)
+            writes.append(rule(context, element) if rule else _generic(spec, element, store))
+        for write in writes:  # nothing is written before every element passed
+            write.apply(store)
+    body = {"results": {spec.root_name: writes[-1].keys}}
     if method == "POST":
         return UpdateAnswer(201, body)
-    return UpdateAnswer(201, body) if put_status == 201 else UpdateAnswer(200)
+    return UpdateAnswer(201, body) if env.put_status == 201 else UpdateAnswer(200)
 
 
-def _elements(spec: UpdateConnectorSpec, document: Any) -> list[dict[str, Any]]:
-    root = spec.root_name
-    if not isinstance(document, dict) or set(document) != {root}:
-        raise UpdateError("bad_envelope", detail=f"root element '{root}' expected")
-    container = document[root]
-    if not isinstance(container, dict) or "Element" not in container:
-        raise UpdateError("bad_envelope", detail=f"'{root}' must hold an 'Element'")
-    elements = _as_list(container["Element"])
-    if not elements:
-        raise UpdateError("bad_envelope", detail=f"'{root}' has no elements")
-    for element in elements:
-        _check_element_shape(element, root)
-    return elements
+# Fields against the metainfo ----------------------------------------------------------------
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _check_element_shape(element: Any, name: str) -> None:
-    if not isinstance(element, dict):
-        raise UpdateError("bad_envelope", detail=f"an element of '{name}' is not an object")
-    if not isinstance(element.get("Fields", {}), dict):
-        raise UpdateError("bad_envelope", detail=f"'Fields' of '{name}' must be an object")
-    for sub_name, sub_elements in _objects(element):
-        for sub in sub_elements:
-            _check_element_shape(sub, sub_name)
-
-
-def _objects(element: dict[str, Any]) -> list[tuple[str, list[Any]]]:
-    """Sub-objects, from ``Objects`` as an array of single-key objects or as one object."""
-    objects = element.get("Objects")
-    if objects is None:
-        return []
-    entries = objects if isinstance(objects, list) else [objects]
-    result = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            raise UpdateError("bad_envelope", detail="'Objects' entries must be objects")
-        for name, content in entry.items():
-            if not isinstance(content, dict) or "Element" not in content:
-                raise UpdateError("bad_envelope", detail=f"'{name}' must hold an 'Element'")
-            result.append((name, _as_list(content["Element"])))
-    return result
-
-
-def _fields(element: dict[str, Any]) -> dict[str, Any]:
-    return element.get("Fields") or {}
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
-
-
-def _string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _check_mandatory(obj: UpdateObject, element: dict[str, Any]) -> None:
-    fields = _fields(element)
-    if str(fields.get("@Action", "")).lower() == "delete":
+def _check_mandatory(obj: UpdateObject, element: Element) -> None:
+    values = fields(element)
+    if str(values.get("@Action", "")).lower() == "delete":
         return
     for spec_field in obj.fields:
-        if spec_field.mandatory and _blank(fields.get(spec_field.id)):
+        if spec_field.mandatory and blank(values.get(spec_field.id)):
             raise UpdateError("required", field=spec_field.label)
-    known = {o.name: o for o in obj.objects}
-    for name, sub_elements in _objects(element):
-        if name in known:
+    for name, sub_elements in objects(element):
+        known = obj.object(name)
+        if known is not None:
             for sub in sub_elements:
-                _check_mandatory(known[name], sub)
+                _check_mandatory(known, sub)
 
 
-def _check_keys(spec: UpdateConnectorSpec, element: dict[str, Any]) -> None:
+def _check_keys(spec: UpdateConnectorSpec, element: Element) -> None:
     """PUT and sub-object POST identify an existing record by its primary key(s)."""
-    fields = _fields(element)
     for spec_field in spec.root.fields:
-        if not spec_field.primary_key:
-            continue
-        if _blank(element.get(f"@{spec_field.id}")) and _blank(fields.get(spec_field.id)):
+        if spec_field.primary_key and not key_value(element, spec_field.id):
             raise UpdateError("required", field=spec_field.label)
 
 
-def _amount(value: Any) -> Decimal:
-    if _blank(value):
-        return Decimal(0)
-    try:
-        return Decimal(str(value).replace(",", "."))
-    except InvalidOperation:
-        raise UpdateError("bad_envelope", detail=f"'{value}' is not an amount") from None
-
-
-def _check_entry(element: dict[str, Any], blocked_periods: frozenset[tuple[int, int]]) -> None:
-    fields = _fields(element)
-    try:
-        period = (int(fields.get("Year", 0)), int(fields.get("Peri", 0)))
-    except (TypeError, ValueError):
-        raise UpdateError("bad_envelope", detail="'Year' and 'Peri' must be numbers") from None
-    if period in blocked_periods:
-        raise UpdateError("blocked_period", year=str(period[0]), period=str(period[1]))
-    debit = credit = Decimal(0)
-    for name, lines in _objects(element):
-        if name != "FiEntries":
+def _check_values(obj: UpdateObject, element: Element, env: SandboxEnvironment) -> None:
+    """Lengths from the metainfo; field ids and sub-objects the connector lacks."""
+    for field_id, value in fields(element).items():
+        if field_id.startswith("@"):
             continue
-        for line in lines:
-            debit += _amount(_fields(line).get("AmDe"))
-            credit += _amount(_fields(line).get("AmCr"))
-    if debit != credit:
-        raise UpdateError("not_balanced", debit=f"{debit:.2f}", credit=f"{credit:.2f}")
-
-
-def _find_value(element: dict[str, Any], key: str) -> Any:
-    if not _blank(element.get(f"@{key}")):
-        return element[f"@{key}"]
-    if not _blank(_fields(element).get(key)):
-        return _fields(element)[key]
-    for _name, sub_elements in _objects(element):
+        spec_field = obj.field(field_id)
+        if spec_field is None:
+            if env.unknown_fields == "refuse":
+                raise UpdateError("unknown_field", field=field_id, object=obj.name)
+            continue
+        too_long = (
+            spec_field.data_type == "string"
+            and spec_field.length
+            and scalar(value)
+            and len(string(value)) > spec_field.length
+        )
+        if too_long and env.too_long_values == "refuse":
+            raise UpdateError(
+                "too_long",
+                field_nl=spec_field.label,
+                field_en=spec_field.label,
+                length=str(spec_field.length),
+            )
+    for name, sub_elements in objects(element):
+        known = obj.object(name)
+        if known is None:
+            if env.unknown_fields == "refuse":
+                raise UpdateError("unknown_field", field=name, object=obj.name)
+            continue
         for sub in sub_elements:
-            found = _find_value(sub, key)
-            if found is not None:
-                return found
-    return None
+            _check_values(known, sub, env)
 
 
-def _keys(spec: UpdateConnectorSpec, element: dict[str, Any], store: RecordStore) -> dict[str, str]:
-    keys = {}
-    for key in spec.result_keys:
-        value = _find_value(element, key)
-        if value is None and key == "UnId":
-            value = "1"  # AFAS: the user's last-used administration
-        keys[key] = _string(value) if value is not None else store.next_number()
-    return keys
+def _generic(spec: UpdateConnectorSpec, element: Element, store: RecordStore) -> Write:
+    """An UpdateConnector outside the guide's five: keys as sent, else new numbers."""
+    keys = {k: key_value(element, k) or store.next_number(k) for k in spec.result_keys}
+    with store.lock:
+        target = next(
+            (r for r in store.all(spec.id) if all(r.get(k) == v for k, v in keys.items())),
+            None,
+        )
+    return Write(spec.id, keys, {**scalars(element), **keys}, target)
+
+
+# DELETE -------------------------------------------------------------------------------------
+
+
+def _pairs(names: str, values: str) -> dict[str, str] | None:
+    keys = [n.strip().lstrip("@") for n in names.split(",")]
+    parts = values.split(",")
+    return dict(zip(keys, parts, strict=True)) if len(keys) == len(parts) else None
 
 
 def _delete(
-    spec: UpdateConnectorSpec, sub_path: tuple[str, ...], store: RecordStore
+    spec: UpdateConnectorSpec,
+    sub_path: tuple[str, ...],
+    store: RecordStore,
+    env: SandboxEnvironment,
+    books: Books,
 ) -> UpdateAnswer:
-    """``/{Element}/@{Key}/{value}``, composite ``/@A,@B/{a},{b}``; the last pair decides."""
+    """``/{Element}/@{Key}/{value}``, composite ``/@A,@B/{a},{b}`` (§6.1)."""
+    if spec.id == "FiEntries":
+        return _delete_entry(sub_path, store, env)
     if len(sub_path) < 3 or len(sub_path) % 3:
         return UpdateAnswer(404)
-    names = [n.strip().lstrip("@") for n in sub_path[-2].split(",")]
-    values = sub_path[-1].split(",")
-    if len(names) != len(values):
+    element_name, names, values = sub_path[-3:]
+    wanted = _pairs(names, values)
+    if wanted is None or (len(sub_path) == 3 and element_name != spec.root_name):
         return UpdateAnswer(404)
-    wanted = dict(zip(names, values, strict=True))
-    records = store.records[spec.id]
-    for index, record in enumerate(records):
-        if all(record.get(k) == v for k, v in wanted.items()):
-            del records[index]
-            return UpdateAnswer(200)
-    raise UpdateError("record_not_found")
+    if env.refuse_deletes:
+        raise UpdateError("delete_refused")
+    with store.lock:
+        found = [r for r in store.all(spec.id) if all(r.get(k) == v for k, v in wanted.items())]
+        if not found:
+            raise UpdateError("record_not_found")
+        record = found[0]
+        if spec.id == "KnPurchaseRelationOrg" and not env.relation_with_entries_deletable:
+            _refuse_if_booked(store, "3", record.get("CrId", ""))
+        store.remove(spec.id, record)
+    return UpdateAnswer(200)
+
+
+def _refuse_if_booked(store: RecordStore, kind: str, number: str) -> None:
+    """Ours: AFAS keeps a relation that has entries (they would lose their relation)."""
+    for entry in store.all("FiEntries"):
+        for line in entry.get("lines", []):
+            if line.get("VaAs") == kind and line.get("AcNr") == number:
+                raise UpdateError("relation_in_use", number=number)
+
+
+def _entry_matches(record: Record, wanted: dict[str, str]) -> bool:
+    for key, value in wanted.items():
+        if key == "InId":
+            if value != record.get("InId") and all(
+                value != line.get("InId") for line in record.get("lines", [])
+            ):
+                return False
+        elif text(record.get(key)) != value.strip():
+            return False
+    return True
+
+
+def _delete_entry(
+    sub_path: tuple[str, ...], store: RecordStore, env: SandboxEnvironment
+) -> UpdateAnswer:
+    """The two documented forms (§13.6): ``nested``
+    ``/FiEntryPar/UnId,JoCo/{u},{j}/FiEntries/@EnNo/{n}`` (or ``@InId/{i}``) and ``element``
+    ``/FiEntryPar/@Year,…/{year},…`` with keys on the entry itself. Several entries matching
+    an ``element`` path is refused rather than guessed."""
+    if len(sub_path) == 6 and sub_path[0] == "FiEntryPar" and sub_path[3] == "FiEntries":
+        form = "nested"
+        outer, inner = _pairs(sub_path[1], sub_path[2]), _pairs(sub_path[4], sub_path[5])
+        wanted = None if outer is None or inner is None else {**outer, **inner}
+    elif len(sub_path) == 3 and sub_path[0] == "FiEntryPar":
+        form = "element"
+        wanted = _pairs(sub_path[1], sub_path[2])
+    else:
+        return UpdateAnswer(404)
+    if wanted is None:
+        return UpdateAnswer(404)
+    if form not in env.entry_delete_forms:
+        raise UpdateError("action_not_supported", action="delete")
+    if env.refuse_deletes:
+        raise UpdateError("delete_refused")
+    with store.lock:
+        found = [r for r in store.all("FiEntries") if _entry_matches(r, wanted)]
+        if not found:
+            raise UpdateError("record_not_found")
+        if len(found) > 1:
+            raise UpdateError("ambiguous_delete")
+        (entry,) = found
+        store.remove("FiEntries", entry)
+        # The entry's invoice goes with it, and with it any change made through FiInvoice.
+        for invoice in store.find(
+            "FiInvoice", lambda r: r.get("UnId") == entry["UnId"] and r.get("InId") == entry["InId"]
+        ):
+            store.remove("FiInvoice", invoice)
+    return UpdateAnswer(200)

@@ -14,19 +14,23 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import col, select
 
-from bot.alerting.platform import PLATFORM_DOWN, PLATFORM_UP
-from bot.alerting.record import OPENED, REMINDER, RESOLVED
+from bot.alerting.messages import (
+    OPENED,
+    IncidentOpened,
+    IncidentResolved,
+    PlatformDown,
+    PlatformUp,
+    UnreadableMessage,
+    read_message,
+)
 from bot.blocks.alert import (
     alert_blocks,
     alert_text,
-    platform_down_text,
-    platform_up_text,
+    platform_text,
     recovery_reply,
     reminder_reply,
     resolved_blocks,
@@ -36,6 +40,7 @@ from storage.models import OutboxMessage
 from storage.repository import (
     claim_outbox,
     get_incident,
+    incident_message,
     mark_outbox_failed,
     mark_outbox_sent,
     set_incident_message,
@@ -115,65 +120,61 @@ async def _deliver(
     runtime: Runtime,
     client: AsyncWebClient,
     delivery: Delivery,
-    message: OutboxMessage,
+    row: OutboxMessage,
     now: datetime,
 ) -> bool:
-    payload: dict[str, Any] = message.payload
+    """Post one message; False when there was nowhere to post it (logged)."""
+    try:
+        message = read_message(row.kind, row.payload)
+    except UnreadableMessage:
+        log.error("outbox message %s (kind %r) cannot be read: dropped", row.id, row.kind)
+        return False
     language = delivery.language
-    if message.kind in (PLATFORM_DOWN, PLATFORM_UP):
+    if isinstance(message, PlatformDown | PlatformUp):
         if delivery.default_channel is None:
             log.warning("no AFASBOT_SLACK_DEFAULT_ALERT_CHANNEL: platform notice not posted")
             return False
-        down = message.kind == PLATFORM_DOWN
         await client.chat_postMessage(
-            channel=delivery.default_channel,
-            text=platform_down_text(payload, language=language)
-            if down
-            else platform_up_text(payload, language=language),
+            channel=delivery.default_channel, text=platform_text(message, language=language)
         )
         return True
-    if message.kind == OPENED:
-        channel = payload.get("channel") or delivery.default_channel
+    if isinstance(message, IncidentOpened):
+        channel = message.channel or delivery.default_channel
         if channel is None:
             log.warning(
                 "org %s has no alert channel and no default is set: alert not posted",
-                payload["org_key"],
+                message.org_key,
             )
             return False
         answer = await client.chat_postMessage(
             channel=channel,
-            blocks=alert_blocks(payload, language=language, incident_id=message.incident_id),
-            text=alert_text(payload, language=language),
+            blocks=alert_blocks(message, language=language, incident_id=row.incident_id),
+            text=alert_text(message, language=language),
             unfurl_links=False,
         )
         await asyncio.to_thread(
-            _remember_root, runtime, message.incident_id, answer["channel"], answer["ts"]
+            _remember_root, runtime, row.incident_id, answer["channel"], answer["ts"]
         )
         return True
-    root = await asyncio.to_thread(_root_of, runtime, message)
+    root = await asyncio.to_thread(_root_of, runtime, row)
     if root is None:
         return False  # its root was never posted (no channel): nothing to edit or reply to
     channel, ts = root
-    if message.kind == RESOLVED:
+    if isinstance(message, IncidentResolved):
         await client.chat_update(
             channel=channel,
             ts=ts,
-            blocks=resolved_blocks(payload, language=language),
-            text=recovery_reply(payload, language=language),
+            blocks=resolved_blocks(message, language=language),
+            text=recovery_reply(message, language=language),
         )
         await client.chat_postMessage(
-            channel=channel, thread_ts=ts, text=recovery_reply(payload, language=language)
+            channel=channel, thread_ts=ts, text=recovery_reply(message, language=language)
         )
         return True
-    if message.kind == REMINDER:
-        await client.chat_postMessage(
-            channel=channel,
-            thread_ts=ts,
-            text=reminder_reply(payload, language=language, now=now),
-        )
-        return True
-    log.error("outbox message %s has an unknown kind %r: dropped", message.id, message.kind)
-    return False
+    await client.chat_postMessage(
+        channel=channel, thread_ts=ts, text=reminder_reply(message, language=language, now=now)
+    )
+    return True
 
 
 def _backoff(exc: SlackApiError | None, attempts: int) -> timedelta:
@@ -212,20 +213,14 @@ def _remember_root(runtime: Runtime, incident_id: int, channel: str, ts: str) ->
         set_incident_message(session, incident_id, channel=channel, ts=ts)
 
 
-def _root_of(runtime: Runtime, message: OutboxMessage) -> tuple[str, str] | None:
+def _root_of(runtime: Runtime, row: OutboxMessage) -> tuple[str, str] | None:
     """The incident's root message, None if it will never exist; ``RootNotSentYet`` if the
-    open message is still in the outbox."""
+    opening message is still in the outbox."""
     with runtime.session() as session:
-        incident = get_incident(session, message.incident_id)
+        incident = get_incident(session, row.incident_id)
         if incident.slack_ts and incident.slack_channel:
             return incident.slack_channel, incident.slack_ts
-        pending_open = session.exec(
-            select(OutboxMessage).where(
-                OutboxMessage.incident_id == incident.id,
-                OutboxMessage.kind == OPENED,
-                col(OutboxMessage.sent_at).is_(None),
-            )
-        ).first()
+        pending_open = incident_message(session, incident.id, kind=OPENED, unsent_only=True)
     if pending_open is not None:
         raise RootNotSentYet
     return None

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from storage.models import CheckRun, Org, OutboxMessage
-from storage.repository import enqueue_outbox
+from afas.report import OverallState
+from bot.alerting.messages import (
+    PLATFORM_DOWN,
+    PLATFORM_KINDS,
+    PlatformDown,
+    PlatformUp,
+    read_message,
+    stored,
+)
+from storage.models import OutboxMessage
+from storage.repository import enqueue_outbox, latest_outbox_message, latest_states_since
 
-UNREACHABLE = "unreachable"
-PLATFORM_DOWN = "platform.down"
-PLATFORM_UP = "platform.up"
 EXAMPLES = 5
 
 
@@ -45,64 +49,40 @@ class PlatformView:
 
 def platform_view(session: Session, *, now: datetime, policy: PlatformPolicy) -> PlatformView:
     """Every org's latest check since ``now - window``."""
-    latest = (
-        select(CheckRun.org_id, func.max(CheckRun.started_at).label("at"))
-        .where(col(CheckRun.started_at) >= now - policy.window)
-        .group_by(CheckRun.org_id)
-        .subquery()
-    )
-    rows = session.exec(
-        select(Org.key, CheckRun.overall_state)
-        .join(latest, (CheckRun.org_id == latest.c.org_id) & (CheckRun.started_at == latest.c.at))
-        .join(Org, Org.id == CheckRun.org_id)
-        .order_by(Org.key)
-    ).all()
-    states = {key: state for key, state in rows}
+    states = latest_states_since(session, now - policy.window)
     return PlatformView(
         checked=len(states),
-        unreachable=tuple(key for key, state in states.items() if state == UNREACHABLE),
+        unreachable=tuple(
+            key for key, state in states.items() if state == OverallState.UNREACHABLE
+        ),
     )
 
 
-def platform_is_down(session: Session) -> bool:
-    """Whether the last platform message said AFAS is down (and no recovery followed)."""
-    last = _last_platform_message(session)
+def _was_down(last: OutboxMessage | None) -> bool:
     return last is not None and last.kind == PLATFORM_DOWN
 
 
 def update_platform(session: Session, *, now: datetime, policy: PlatformPolicy) -> str | None:
     """Write a platform message when the verdict changes; returns its kind, or None."""
     view = platform_view(session, now=now, policy=policy)
-    last = _last_platform_message(session)
-    was_down = last is not None and last.kind == PLATFORM_DOWN
+    last = latest_outbox_message(session, kinds=PLATFORM_KINDS)
     is_down = view.down(policy)
-    if is_down == was_down:
+    if is_down == _was_down(last):
         return None
-    payload: dict[str, Any] = {
+    counts = {
         "checked": view.checked,
         "unreachable": len(view.unreachable),
-        "examples": list(view.unreachable[:EXAMPLES]),
-        "at": now.isoformat(),
+        "examples": view.unreachable[:EXAMPLES],
+        "at": now,
     }
     if is_down:
-        enqueue_outbox(
-            session,
-            kind=PLATFORM_DOWN,
-            payload=payload,
-            dedup_key=f"platform:down:{now.isoformat()}",
-            now=now,
-        )
-        return PLATFORM_DOWN
-    payload["down_since"] = last.payload.get("at")
+        message: PlatformDown | PlatformUp = PlatformDown(**counts)
+        dedup_key = f"platform:down:{now.isoformat()}"
+    else:
+        went_down = read_message(last.kind, last.payload)
+        message = PlatformUp(**counts, down_since=getattr(went_down, "at", None))
+        dedup_key = f"platform:up:{last.id}"
     enqueue_outbox(
-        session, kind=PLATFORM_UP, payload=payload, dedup_key=f"platform:up:{last.id}", now=now
+        session, kind=message.kind, payload=stored(message), dedup_key=dedup_key, now=now
     )
-    return PLATFORM_UP
-
-
-def _last_platform_message(session: Session) -> OutboxMessage | None:
-    return session.exec(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.kind).in_((PLATFORM_DOWN, PLATFORM_UP)))
-        .order_by(col(OutboxMessage.id).desc())
-    ).first()
+    return message.kind

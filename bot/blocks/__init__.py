@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.models.blocks import Block
 
+from afas.tokens import redact_tokens
 from bot.i18n import t
 
 MAX_BLOCKS = 50
@@ -45,17 +46,6 @@ STATE_LABEL_KEY = {
 }
 
 _ENTITY_TAIL = re.compile(r"&[a-z]{0,4}$")
-# Token-shaped strings (afas/tokens.py): the XML, the Authorization header, a Base64 form of the
-# XML (it starts with "<token" or "<?xml"), and the data string: a long run of hex digits and
-# letters (a real token's data is 64; AFAS's profitLogReference, 32, must stay readable).
-_SECRETS = (
-    re.compile(r"<\?xml[^>]*\?>\s*<token>.*?</token>|<token>.*?</token>", re.I | re.S),
-    re.compile(r"AfasToken\s+[A-Za-z0-9+/=]{8,}", re.I),
-    re.compile(r"(?:PHRva2Vu|PD94bWw)[A-Za-z0-9+/]*={0,2}"),
-    re.compile(
-        r"(?<![0-9A-Za-z])(?=[A-Fa-f]*[0-9])(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{40,}(?![0-9A-Za-z])"
-    ),
-)
 REDACTED = "[…]"
 
 
@@ -65,10 +55,9 @@ def escape(text: object) -> str:
 
 
 def redact(text: str) -> str:
-    """Token-shaped strings out: AFAS messages are shown as they come, and may echo a request."""
-    for pattern in _SECRETS:
-        text = pattern.sub(REDACTED, text)
-    return text
+    """Token-shaped strings out (the one detector, ``afas.tokens``): AFAS messages are shown
+    as they come, and may echo a request."""
+    return redact_tokens(text, REDACTED)
 
 
 def truncate(text: str, limit: int) -> str:

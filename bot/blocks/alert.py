@@ -1,11 +1,10 @@
 """Alert messages in an org's alert channel: the incident's root message (edited when it is
 acknowledged and when it recovers) and the replies in its thread. Pure builders over the
-outbox payload (bot/alerting/record.py), so a message can be written again at any time."""
+typed outbox messages (bot/alerting/messages.py), so a message can be written again at any time."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -18,6 +17,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.alerting.messages import (
+    IncidentOpened,
+    IncidentReminder,
+    IncidentResolved,
+    PlatformDown,
+    PlatformUp,
+)
 from bot.blocks import (
     BUTTON_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
@@ -39,7 +45,7 @@ MUTE_CHOICES = tuple(MUTE_LABELS)
 
 
 def alert_blocks(
-    payload: dict[str, Any],
+    message: IncidentOpened,
     *,
     language: str,
     incident_id: int,
@@ -47,31 +53,30 @@ def alert_blocks(
 ) -> list[dict]:
     """The root message of an open incident: what is wrong, the fix, and the buttons."""
     lang = normalise_language(language)
-    name = f"{payload['display_name']} ({payload['org_key']})"
     blocks: list[Block] = [
         HeaderBlock(
             text=PlainTextObject(
-                text=plain(f"🚨 {t('alert.title', lang, org=name)}", HEADER_TEXT_LIMIT)
+                text=plain(f"🚨 {t('alert.title', lang, org=message.org_name)}", HEADER_TEXT_LIMIT)
             )
         ),
         SectionBlock(
             text=MarkdownTextObject(
-                text=outside_text(_local(payload["headline"], lang), SECTION_TEXT_LIMIT)
+                text=outside_text(message.headline.get(lang), SECTION_TEXT_LIMIT)
             )
         ),
     ]
-    for item in payload.get("problems", []):
+    for item in message.problems:
         lines = [
-            f"*{outside_text(_local(item['title'], lang), 200)}*"
-            f" · {mt('alert.guide', lang, section=item['guide_section'])}",
-            outside_text(_local(item["found"], lang), 800),
+            f"*{outside_text(item.title.get(lang), 200)}*"
+            f" · {mt('alert.guide', lang, section=item.guide_section)}",
+            outside_text(item.found.get(lang), 800),
         ]
-        if item.get("fix"):
-            lines.append(":wrench: " + outside_text(_local(item["fix"], lang), 800))
+        if item.fix is not None:
+            lines.append(":wrench: " + outside_text(item.fix.get(lang), 800))
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
     context = [
-        mt("alert.environment", lang, environment=payload["environment"]),
-        mt("alert.since", lang, time=_hhmm(payload["opened_at"])),
+        mt("alert.environment", lang, environment=message.environment_in(lang)),
+        mt("alert.since", lang, time=_when(message.opened_at)),
     ]
     if acknowledged_by:
         context.append(":eyes: " + t("alert.acknowledged_by", lang, user=f"<@{acknowledged_by}>"))
@@ -79,37 +84,36 @@ def alert_blocks(
     buttons = []
     if not acknowledged_by:
         buttons.append(_button(t("alert.acknowledge", lang), ACK_ACTION, str(incident_id)))
-    buttons.append(_button(t("alert.recheck", lang), RECHECK_ACTION, payload["org_key"]))
+    buttons.append(_button(t("alert.recheck", lang), RECHECK_ACTION, message.org_key))
     for choice in MUTE_CHOICES:
         buttons.append(
-            _button(t(MUTE_LABELS[choice], lang), MUTE_ACTION, f"{payload['org_key']}:{choice}")
+            _button(t(MUTE_LABELS[choice], lang), MUTE_ACTION, f"{message.org_key}:{choice}")
         )
     blocks.append(ActionsBlock(block_id="alert_actions", elements=buttons))
     return to_dicts(blocks[:50])
 
 
-def alert_text(payload: dict[str, Any], *, language: str) -> str:
+def alert_text(message: IncidentOpened, *, language: str) -> str:
     lang = normalise_language(language)
-    return plain(
-        t("alert.title", lang, org=f"{payload['display_name']} ({payload['org_key']})"), 300
-    )
+    return plain(t("alert.title", lang, org=message.org_name), 300)
 
 
-def resolved_blocks(payload: dict[str, Any], *, language: str) -> list[dict]:
+def resolved_blocks(message: IncidentResolved, *, language: str) -> list[dict]:
     """The root message after recovery: the channel shows the current truth."""
     lang = normalise_language(language)
-    lasted = duration_text(timedelta(seconds=payload["duration_seconds"]), language=lang)
-    name = escape(f"{payload['display_name']} ({payload['org_key']})")
-    text = ":white_check_mark: " + t("alert.resolved", lang, org=name, duration=lasted)
+    lasted = duration_text(timedelta(seconds=message.duration_seconds), language=lang)
+    text = ":white_check_mark: " + t(
+        "alert.resolved", lang, org=escape(message.org_name), duration=lasted
+    )
     return to_dicts(
         [
             SectionBlock(text=MarkdownTextObject(text=text)),
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=mt("alert.environment", lang, environment=payload["environment"])
+                        text=mt("alert.environment", lang, environment=message.environment_in(lang))
                         + " · "
-                        + mt("alert.since", lang, time=_hhmm(payload["opened_at"]))
+                        + mt("alert.since", lang, time=_when(message.opened_at))
                     )
                 ]
             ),
@@ -117,50 +121,38 @@ def resolved_blocks(payload: dict[str, Any], *, language: str) -> list[dict]:
     )
 
 
-def recovery_reply(payload: dict[str, Any], *, language: str) -> str:
+def recovery_reply(message: IncidentResolved, *, language: str) -> str:
     lang = normalise_language(language)
-    lasted = duration_text(timedelta(seconds=payload["duration_seconds"]), language=lang)
+    lasted = duration_text(timedelta(seconds=message.duration_seconds), language=lang)
     return ":white_check_mark: " + t("alert.recovered_reply", lang, duration=lasted)
 
 
-def reminder_reply(payload: dict[str, Any], *, language: str, now: datetime) -> str:
+def reminder_reply(message: IncidentReminder, *, language: str, now: datetime) -> str:
     lang = normalise_language(language)
-    since = now - datetime.fromisoformat(payload["opened_at"])
+    since = now - message.opened_at
     return ":bell: " + t("alert.reminder", lang, duration=duration_text(since, language=lang))
 
 
-def platform_down_text(payload: dict[str, Any], *, language: str) -> str:
-    """One notice for all: AFAS does not answer for many orgs at once."""
+def platform_text(message: PlatformDown | PlatformUp, *, language: str) -> str:
+    """One notice for all: AFAS does not answer for many orgs at once (or answers again)."""
     lang = normalise_language(language)
-    examples = ", ".join(f"`{escape(key)}`" for key in payload.get("examples", []))
-    return ":rotating_light: " + t(
-        "platform.down",
-        lang,
-        count=payload["unreachable"],
-        checked=payload["checked"],
-        examples=examples,
-    )
-
-
-def platform_up_text(payload: dict[str, Any], *, language: str) -> str:
-    lang = normalise_language(language)
-    since = payload.get("down_since")
-    lasted = (
-        duration_text(
-            datetime.fromisoformat(payload["at"]) - datetime.fromisoformat(since), language=lang
+    if isinstance(message, PlatformDown):
+        examples = ", ".join(f"`{escape(key)}`" for key in message.examples)
+        return ":rotating_light: " + t(
+            "platform.down",
+            lang,
+            count=message.unreachable,
+            checked=message.checked,
+            examples=examples,
         )
-        if since
-        else "?"
+    lasted = (
+        duration_text(message.at - message.down_since, language=lang) if message.down_since else "?"
     )
     return ":white_check_mark: " + t("platform.up", lang, duration=lasted)
 
 
-def _local(text: dict[str, str], lang: str) -> str:
-    return text.get(lang) or text.get("en") or ""
-
-
-def _hhmm(iso: str) -> str:
-    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _button(text: str, action_id: str, value: str) -> ButtonElement:

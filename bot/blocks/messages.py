@@ -5,9 +5,25 @@ Each ``*_blocks`` builder has a ``*_text`` twin for the message's fallback ``tex
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 
-from bot.blocks import SECTION_TEXT_LIMIT, escape, mt, outside_text, redact, to_dicts, truncate
+from bot.blocks import (
+    SECTION_TEXT_LIMIT,
+    escape,
+    mt,
+    outside_text,
+    plain,
+    redact,
+    to_dicts,
+    truncate,
+)
 from bot.blocks.help import EVERYONE, command_code
 from bot.i18n import normalise_language, t
 
@@ -32,6 +48,17 @@ def error_blocks(message: str, *, language: str) -> list[dict]:
 
 def error_text(message: str, *, language: str) -> str:
     return ":warning: " + outside_text(message, SECTION_TEXT_LIMIT - 20)
+
+
+def modal_notice_view(message: str, *, language: str) -> dict:
+    """A modal that only tells something (an error after the form was accepted)."""
+    lang = normalise_language(language)
+    return View(
+        type="modal",
+        title=PlainTextObject(text=plain(t("error.title", lang), 24)),
+        close=PlainTextObject(text=plain(t("register.close", lang), 24)),
+        blocks=[_section(error_text(message, language=lang))],
+    ).to_dict()
 
 
 def unknown_org_blocks(key: str, suggestions: list[str], *, language: str) -> list[dict]:

@@ -25,13 +25,14 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from afas.environments import EnvironmentKind
 from afas.report import CheckReport
 from bot.blocks import escape, plain
 from bot.blocks.report import report_blocks
 from bot.i18n import normalise_language, t
 
 CALLBACK_ID = "register_org"
-KINDS = ("production", "test", "acceptance")
+KINDS = tuple(kind.value for kind in EnvironmentKind)  # production first: the default
 ACTION_ID = "value"  # every input's action id; the block ids name the fields
 
 
@@ -42,7 +43,7 @@ class FormValues:
     key: str = ""
     name: str = ""
     environment: str = ""
-    kind: str = "production"
+    kind: str = EnvironmentKind.PRODUCTION.value
     replace: bool = False
     channel: str | None = None
     owner: str | None = None

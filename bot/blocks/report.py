@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from afas.environments import EnvironmentKind
 from afas.report import CheckReport, ItemStatus, ReportItem
 from bot.blocks import (
     BUTTON_TEXT_LIMIT,
@@ -51,11 +52,7 @@ ITEM_EMOJI = {
 }
 _PROBLEM_ORDER = {ItemStatus.FAILING: 0, ItemStatus.WARNING: 1, ItemStatus.UNKNOWN: 2}
 _SHARED_REASON = frozenset({"not_checked", "afas_unavailable"})
-_ENV_KIND_KEY = {
-    "production": "env_kind.production",
-    "test": "env_kind.test",
-    "acceptance": "env_kind.acceptance",
-}
+_ENV_KIND_KEY = {kind.value: f"env_kind.{kind.value}" for kind in EnvironmentKind}
 # One item's parts are capped so that one long AFAS message cannot crowd out the others.
 _TITLE_LIMIT = 200
 _PART_LIMIT = 800

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import getpass
 import os
 import sys
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+import click
 import typer
 
 from afas.tokens import AfasToken, TokenFormatError
@@ -23,10 +25,19 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def confirm(question: str) -> bool:
+    """Ask on the terminal; with nobody to answer (no terminal, end of input) it is a usage
+    error that names ``--yes``, not click's bare "Aborted."."""
+    try:
+        return typer.confirm(question)
+    except (typer.Abort, click.exceptions.Abort):
+        fail("nothing was changed: no one could confirm; add --yes to go ahead without asking")
+
+
 def read_token_file(path: str) -> AfasToken:
     """Read a token from a file (``-`` for stdin); any failure is a one-line usage error."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        text = sys.stdin.read() if path == "-" else decode_token_file(Path(path).read_bytes())
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not a text file"
         fail(f"cannot read the token file {path}: {reason}")
@@ -34,6 +45,14 @@ def read_token_file(path: str) -> AfasToken:
         return AfasToken.parse(text)
     except TokenFormatError as exc:
         fail(f"the token file {path} holds no AFAS token. {exc}")
+
+
+def decode_token_file(raw: bytes) -> str:
+    """A token file's text. Windows tools write a byte-order mark: Notepad's "UTF-8 with BOM"
+    and PowerShell 5's ``Out-File -Encoding UTF8`` in UTF-8, ``Out-File`` and ``>`` in UTF-16."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
 
 
 def operator_name() -> str:

@@ -16,13 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from afas.report import CheckReport, ItemStatus, OverallState
+from afas.report import OverallState
 from afas.sandbox.scenario import Scenario, default_scenario
 from afas.sandbox.server import SandboxServer
 from bot.cli.common import fail
-from bot.cli.render import OVERALL_STYLE, print_report
+from bot.cli.render import OVERALL_STYLE, first_problem, print_report
 from bot.runtime import Runtime, open_runtime
-from bot.services.org_checks import OrgCheck, check_orgs
+from bot.services.checks import OrgCheck, check_orgs
 from bot.settings import Settings
 from storage.crypto import generate_key
 from storage.models import CheckTrigger
@@ -119,25 +119,6 @@ def show_overview(console: Console, results: list[OrgCheck], lang: str, elapsed:
     console.print(
         ", ".join(f"{states.count(s.value)} {s.value}" for s in OverallState if s.value in states)
     )
-
-
-def first_problem(report: CheckReport, lang: str) -> str:
-    """The first failing item (or warning, or what could not be checked), and how many more."""
-    for status in (ItemStatus.FAILING, ItemStatus.WARNING, ItemStatus.UNKNOWN):
-        items = [item for item in report.items if item.status is status]
-        if items:
-            text = (
-                items[0].title.get(lang)
-                if status is not ItemStatus.UNKNOWN
-                else (items[0].found.get(lang))
-            )
-            more = (
-                f" (+{len(items) - 1})"
-                if len(items) > 1 and status is not ItemStatus.UNKNOWN
-                else ""
-            )
-            return text + more
-    return ""
 
 
 def register(app: typer.Typer) -> None:

@@ -12,13 +12,13 @@ from rich.table import Table
 from afas.environments import AfasEnvironment
 from afas.profile import Profile
 from afas.report import CheckReport
-from bot.cli.common import fail, operator_name, read_token_file, user_errors
+from bot.cli.common import confirm, fail, operator_name, read_token_file, user_errors
 from bot.cli.render import OVERALL_STYLE, print_report
 from bot.runtime import Runtime, open_runtime
-from bot.services.org_checks import check_orgs
+from bot.services.checks import check_orgs
 from bot.services.registration import TokenNotVerified, register_org
 from bot.settings import Settings, get_settings
-from storage.errors import DuplicateOrgError
+from storage.errors import DuplicateOrgError, UnknownOrgError
 from storage.models import CheckTrigger
 from storage.repository import get_org, list_orgs, org_history, remove_org
 
@@ -78,6 +78,11 @@ def org_add(
                 fail(
                     f"an org with key {duplicate.key!r} is already registered; "
                     "add --replace to replace its token (rotation)"
+                )
+            except UnknownOrgError as unknown:
+                fail(
+                    f"there is no org with key {unknown.key!r} whose token --replace could "
+                    "replace; leave out --replace to register it as a new org"
                 )
     except TokenNotVerified as refused:
         print_report(
@@ -195,7 +200,7 @@ def org_remove(
     try:
         with user_errors(), runtime.session() as session:
             get_org(session, key)
-        if not yes and not typer.confirm(f"Remove {key} and destroy its token?"):
+        if not yes and not confirm(f"Remove {key} and destroy its token?"):
             fail("nothing was removed")
         with user_errors(), runtime.session() as session:
             removed = remove_org(session, key, actor=operator_name())

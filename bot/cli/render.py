@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from afas.report import CheckReport, ItemStatus, OverallState
+from afas.environments import EnvironmentKind
+from afas.report import CheckReport, ItemStatus, OverallState, ReportItem
 
 STATUS_STYLE = {
     ItemStatus.OK: ("✔", "green"),
@@ -23,6 +24,46 @@ OVERALL_STYLE = {
     OverallState.FAILING: "bold red",
     OverallState.UNREACHABLE: "bold magenta",
 }
+
+
+#: Item kinds whose finding needs the connector's id to make sense on its own.
+_CONNECTOR_KINDS = frozenset({"get_connector", "update_connector", "special_connector"})
+
+
+def first_problem(report: CheckReport, language: str) -> str:
+    """What was found for the first failing item (or warning, or what could not be checked),
+    and how many more: the finding, never the requirement's title ("Token is accepted" for a
+    revoked token would say the opposite of what is wrong)."""
+    for status in (ItemStatus.FAILING, ItemStatus.WARNING, ItemStatus.UNKNOWN):
+        items = [item for item in report.items if item.status is status]
+        if items:
+            # Items not checked share one reason: counting them says nothing more.
+            more = (
+                f" (+{len(items) - 1})" if len(items) > 1 and status is not status.UNKNOWN else ""
+            )
+            return finding_text(items[0], language) + more
+    return ""
+
+
+def finding_text(item: ReportItem, language: str) -> str:
+    """The item's finding, with the connector's id in front where the finding names none."""
+    found = item.found.get(language)
+    if item.kind in _CONNECTOR_KINDS:
+        connector = item.requirement_id.partition(".")[2] or item.requirement_id
+        if connector not in found:
+            return f"{connector}: {found}"
+    return found
+
+
+def environment_heading(report: CheckReport, language: str) -> str:
+    """``AFAS-omgeving 12345 (productie)`` for Dutch readers, ``AFAS environment 12345
+    (production)`` for English ones."""
+    try:
+        kind = EnvironmentKind(report.env_kind).name_in(language)
+    except ValueError:
+        kind = report.env_kind
+    lead = "AFAS-omgeving" if language == "nl" else "AFAS environment"
+    return f"{lead} {report.env_number} ({kind})"
 
 
 def report_json(report: CheckReport, *, org: str | None = None) -> str:
@@ -40,7 +81,7 @@ def print_report(
     title: str | None = None,
     problems_only: bool = False,
 ) -> None:
-    heading = title or f"AFAS environment {report.environment}"
+    heading = title or environment_heading(report, language)
     console.print(
         Text.assemble(
             (f"{heading}: ", "bold"),

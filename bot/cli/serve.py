@@ -7,8 +7,8 @@ import asyncio
 import typer
 
 from bot.cli.common import fail, user_errors
+from bot.process import SlackConfig, serve_until_signalled
 from bot.runtime import open_runtime
-from bot.service import SlackConfig, serve_until_signalled
 from bot.settings import get_settings
 
 

@@ -2,11 +2,15 @@
 
 Nothing is stored unless AFAS accepts the token. A setup that is incomplete (connectors
 missing) is still registered: that is what the helpdesk then fixes, with the report in hand.
+The registration's check is recorded like any other (``record_check``), and the org's first
+scheduled check falls on its grid, at least half an interval away, not at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from afas.check import run_check
 from afas.client import AfasClient
@@ -14,13 +18,11 @@ from afas.environments import AfasEnvironment
 from afas.report import CheckReport
 from afas.tokens import AfasToken
 from bot.runtime import Runtime
-from bot.services.org_checks import record_report
-from storage.errors import DuplicateOrgError
+from bot.schedule import next_check_at
+from bot.services.checks import record_check
+from storage.errors import DuplicateOrgError, UnknownOrgError
 from storage.models import CheckTrigger
-from storage.repository import add_org, find_org, normalize_org_key
-
-#: The diagnosis's gate when AFAS let us in with this token.
-ACCEPTED = "open"
+from storage.repository import add_org, find_org, normalize_org_key, schedule_check
 
 
 class TokenNotVerified(Exception):
@@ -28,7 +30,7 @@ class TokenNotVerified(Exception):
 
     def __init__(self, report: CheckReport) -> None:
         self.report = report
-        self.access = report.facts.get("access")
+        self.access = report.access
         super().__init__(report.headline.en)
 
 
@@ -38,6 +40,22 @@ class Registration:
     replaced: bool
     previous_fingerprint: str | None
     report: CheckReport
+
+
+@dataclass(frozen=True)
+class NewOrg:
+    """What the person gave (the token goes nowhere but into the cipher and AFAS)."""
+
+    key: str
+    display_name: str
+    environment: AfasEnvironment
+    token: AfasToken
+    alert_channel: str | None = None
+    cs_owner: str | None = None
+    notes: str = ""
+
+    def __repr__(self) -> str:
+        return f"NewOrg(key={self.key!r}, environment={self.environment.label!r})"
 
 
 async def register_org(
@@ -56,14 +74,17 @@ async def register_org(
 ) -> Registration:
     """Register (or, with ``replace``, re-register: rotate the token of) an org.
 
-    Raises ``InvalidOrgError``/``DuplicateOrgError`` before calling AFAS, ``TokenNotVerified``
-    when AFAS does not accept the token.
+    Raises ``InvalidOrgError`` before calling AFAS; ``DuplicateOrgError`` for a known key
+    without ``replace`` and ``UnknownOrgError`` for an unknown one with it;
+    ``TokenNotVerified`` when AFAS does not accept the token.
     """
-    cipher = runtime.require_cipher()
+    runtime.require_cipher()
     org_key = normalize_org_key(key)
-    with runtime.session() as session:
-        if find_org(session, org_key) is not None and not replace:
-            raise DuplicateOrgError(org_key)
+    exists = await asyncio.to_thread(_exists, runtime, org_key)
+    if exists and not replace:
+        raise DuplicateOrgError(org_key)
+    if replace and not exists:
+        raise UnknownOrgError(org_key, [], known=-1)
     report = await run_check(
         client,
         environment,
@@ -71,21 +92,37 @@ async def register_org(
         profile=runtime.profile,
         expiry_warning=runtime.expiry_warning,
     )
-    if report.facts.get("access") != ACCEPTED:
+    if not report.token_accepted:
         raise TokenNotVerified(report)
+    org = NewOrg(org_key, display_name, environment, token, alert_channel, cs_owner, notes)
+    return await asyncio.to_thread(_store, runtime, org, actor, replace, report)
+
+
+def _exists(runtime: Runtime, key: str) -> bool:
+    with runtime.session() as session:
+        return find_org(session, key) is not None
+
+
+def _store(
+    runtime: Runtime, new: NewOrg, actor: str, replace: bool, report: CheckReport
+) -> Registration:
+    now = datetime.now(UTC)
     with runtime.session() as session:
         registration = add_org(
             session,
-            key=org_key,
-            display_name=display_name,
-            environment=environment,
-            token=token,
-            cipher=cipher,
+            key=new.key,
+            display_name=new.display_name,
+            environment=new.environment,
+            token=new.token,
+            cipher=runtime.require_cipher(),
             actor=actor,
-            alert_channel=alert_channel,
-            cs_owner=cs_owner,
-            notes=notes,
+            alert_channel=new.alert_channel,
+            cs_owner=new.cs_owner,
+            notes=new.notes,
             replace_token=replace,
+            now=now,
         )
-        record_report(session, registration.org, report, CheckTrigger.REGISTRATION)
-    return Registration(org_key, registration.replaced, registration.previous_fingerprint, report)
+        org = registration.org
+        record_check(session, org, report, CheckTrigger.REGISTRATION)
+        schedule_check(session, org.id, at=next_check_at(org.id, org.check_interval_seconds, now))
+    return Registration(new.key, registration.replaced, registration.previous_fingerprint, report)

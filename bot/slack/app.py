@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.runtime import Runtime
+from bot.slack.errors import register_error_handler
 from bot.slack.listeners import SlackDeps, actions, alerts, commands, events, views
 from bot.slack.locale import ReaderLanguages
 from bot.slack.permissions import Roles, user_ids
@@ -68,6 +69,7 @@ def create_slack_app(
     views.register(app, deps)
     alerts.register(app, deps)
     events.register(app, deps)
+    register_error_handler(app, deps.languages)
     return app
 
 

@@ -1,10 +1,14 @@
 """Parsing ``/afas`` command text into a typed command. Pure; never echoes what was typed
-beyond an org key, because an agent may paste a token in the wrong place."""
+beyond an org key, because an agent may paste a token in the wrong place. A pasted token, in
+any form ``afas.tokens`` recognises, is refused first with its own reason: it has been in a
+Slack message box now and must be rotated."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from afas.tokens import contains_token
 
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]")
 _DEEP = {"deep", "diep", "--deep"}
@@ -42,6 +46,8 @@ Command = CheckCommand | StatusCommand | HelpCommand | RegisterCommand | Command
 
 
 def parse_command(text: str | None) -> Command:
+    if text and contains_token(text):
+        return CommandError("usage.token_pasted")
     words = (text or "").split()
     if not words or words[0].lower() in ("help", "hulp", "?"):
         return HelpCommand()

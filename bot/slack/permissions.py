@@ -7,18 +7,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from enum import IntEnum
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import PermissionRefused, Role
+
 log = logging.getLogger(__name__)
-
-
-class Role(IntEnum):
-    EVERYONE = 0
-    AGENT = 1
-    ADMIN = 2
 
 
 def user_ids(text: str) -> frozenset[str]:
@@ -51,6 +46,14 @@ class Roles:
         if user_id in self._agents or user_id in await self._group_members():
             return Role.AGENT
         return Role.EVERYONE
+
+    async def require(self, user_id: str, needed: Role, *, action: str) -> Role:
+        """The user's role; ``PermissionRefused`` (naming ``action``, a catalogue key) when
+        it is below ``needed``."""
+        role = await self.of(user_id)
+        if role < needed:
+            raise PermissionRefused(needed, action=action)
+        return role
 
     async def _group_members(self) -> frozenset[str]:
         if self._usergroup is None:

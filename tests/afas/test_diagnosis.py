@@ -239,3 +239,155 @@ def test_deep_functional_errors_keep_the_profit_log_reference() -> None:
     assert btw.status is ItemStatus.FAILING
     assert "B8213AF1C3C54E579686406A8DE71C6C" in btw.fix.en
     assert btw.details["profit_log_reference"] == "B8213AF1C3C54E579686406A8DE71C6C"
+
+
+# -- one unreadable answer leaves only what depended on it unknown ---------------------------
+
+TRUNCATED = AfasOutcome(OutcomeKind.MALFORMED_ANSWER, status=200, message="cut-off JSON")
+
+
+def test_a_cut_off_metainfo_leaves_the_special_connectors_their_own_answers() -> None:
+    d = run(probes(meta=TRUNCATED))
+    assert status_of(d, "token") is ItemStatus.OK
+    for rid in SPECIAL_IDS:
+        assert status_of(d, rid) is ItemStatus.OK, rid
+        assert item(d, rid).finding == "answers"
+    btw = item(d, "get.SBQ_BTW")
+    assert btw.status is ItemStatus.UNKNOWN
+    assert "/metainfo" in btw.found.en and "/metainfo" in btw.found.nl
+    assert status_of(d, "environment") is ItemStatus.UNKNOWN
+    assert d.overall is OverallState.UNREACHABLE
+    assert "/metainfo" in d.headline.en and "/metainfo" in d.headline.nl
+    assert d.headline.en.startswith("Unreachable: AFAS accepts the token, but ")
+    assert "23 items not checked" in d.headline.en
+    assert "23 punten niet gecontroleerd" in d.headline.nl
+    assert d.facts["unanswered"] == ["/metainfo"]
+
+
+def test_a_cut_off_metainfo_still_fails_on_a_missing_special_connector() -> None:
+    refused = AfasOutcome(OutcomeKind.CONNECTOR_NOT_AUTHORISED, status=401)
+    special = {rid: ok() for rid in SPECIAL_IDS if rid != "special.AppConnectorVersion"}
+    special["special.AppConnectorSubject"] = refused
+    d = run(probes(meta=TRUNCATED, special=special))
+    assert status_of(d, "special.AppConnectorSubject") is ItemStatus.FAILING
+    assert status_of(d, "special.AppConnectorReport") is ItemStatus.OK
+    assert d.overall is OverallState.FAILING
+    assert d.headline.en == (
+        "Failing: 1 connector is missing from the App Connector; "
+        "AFAS gave an answer to /metainfo that we cannot read: 23 items not checked"
+    )
+
+
+def test_without_any_readable_gate_a_401_on_a_special_connector_is_not_a_verdict() -> None:
+    refused = AfasOutcome(OutcomeKind.CONNECTOR_NOT_AUTHORISED, status=401)
+    special = {"special.AppConnectorSubject": refused, "special.AppConnectorReport": ok()}
+    d = run(probes(meta=TRUNCATED, version=TRUNCATED, special=special))
+    assert status_of(d, "special.AppConnectorSubject") is ItemStatus.UNKNOWN
+    assert status_of(d, "special.AppConnectorReport") is ItemStatus.OK
+    assert status_of(d, "token") is ItemStatus.UNKNOWN
+    assert d.overall is OverallState.UNREACHABLE
+    assert d.headline.en == (
+        "Unreachable: AFAS could not be asked: AFAS gave an answer to /metainfo that we cannot read"
+    )
+
+
+def test_an_unreadable_special_answer_is_named_in_the_headline() -> None:
+    special = {rid: ok() for rid in SPECIAL_IDS if rid != "special.AppConnectorVersion"}
+    special["special.AppConnectorReport"] = TRUNCATED
+    d = run(probes(special=special))
+    assert status_of(d, "special.AppConnectorReport") is ItemStatus.UNKNOWN
+    assert d.overall is OverallState.DEGRADED
+    assert "/reportconnector/" in d.headline.en and "1 item not checked" in d.headline.en
+    assert d.headline.nl.startswith("Bijna in orde: het werkt, maar AFAS gaf op /reportconnector/")
+
+
+def test_a_timeout_on_metainfo_alone_names_the_endpoint() -> None:
+    timeout = AfasOutcome(OutcomeKind.TRANSPORT_ERROR, reason="timeout")
+    d = run(probes(meta=timeout))
+    assert status_of(d, "special.AppConnectorSubject") is ItemStatus.OK
+    assert d.overall is OverallState.UNREACHABLE
+    assert "no answer from AFAS in time (at /metainfo)" in d.headline.en
+
+
+# -- the headline names the class of problem found ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("p", "en", "nl"),
+    [
+        (
+            lambda: probes(metainfo(gets=[g for g in GETS if g not in ("SBQ_BTW", "DDI_Kosten")])),
+            "Failing: 2 connectors are missing from the App Connector",
+            "Fout: 2 connectoren ontbreken in de App Connector",
+        ),
+        (
+            lambda: probes(
+                meta=AfasOutcome(OutcomeKind.TOKEN_REJECTED, status=401),
+                version=AfasOutcome(OutcomeKind.TOKEN_REJECTED, status=401),
+                special={},
+            ),
+            "Failing: AFAS rejects the token",
+            "Fout: AFAS weigert het token",
+        ),
+        (
+            lambda: probes(
+                meta=AfasOutcome(OutcomeKind.APP_CONNECTOR_BLOCKED, status=500, message="x"),
+                version=AfasOutcome(OutcomeKind.APP_CONNECTOR_BLOCKED, status=500, message="x"),
+                special={},
+            ),
+            "Failing: the App Connector is blocked",
+            "Fout: de App Connector is geblokkeerd",
+        ),
+        (
+            lambda: probes(
+                meta=AfasOutcome(OutcomeKind.IP_NOT_ALLOWED, status=403),
+                version=AfasOutcome(OutcomeKind.IP_NOT_ALLOWED, status=403),
+                special={},
+            ),
+            "Failing: AFAS refuses our IP address",
+            "Fout: AFAS weigert ons IP-adres",
+        ),
+        (
+            lambda: probes(
+                metainfo(
+                    envid="T12345AA",
+                    updates=[u for u in UPDATES if u != "FiInvoice"] + ["FiInvoices"],
+                )
+            ),
+            "Failing: the token belongs to another environment than registered; "
+            "1 connector id is misspelled",
+            "Fout: het token hoort bij een andere omgeving dan geregistreerd; "
+            "1 connector-id is verkeerd gespeld",
+        ),
+    ],
+    ids=["connectors missing", "token", "app connector", "ip", "environment and near miss"],
+)
+def test_the_failing_headline_names_what_was_found(p, en: str, nl: str) -> None:
+    d = run(p())
+    assert d.overall is OverallState.FAILING
+    assert (d.headline.en, d.headline.nl) == (en, nl)
+
+
+def test_a_working_token_with_missing_connectors_does_not_blame_the_token() -> None:
+    d = run(probes(metainfo(gets=GETS[1:])))
+    assert "token" not in d.headline.en.lower() and "token" not in d.headline.nl.lower()
+
+
+def test_the_registered_environment_is_named_in_the_readers_language() -> None:
+    env_item = item(run(probes(metainfo(envid="T12345AA"))), "environment")
+    assert "O12345 (productie)" in env_item.found.nl
+    assert "production" not in env_item.found.nl
+    assert "O12345 (production)" in env_item.found.en
+
+
+def test_every_fix_is_written_for_the_helpdesk_reading_it() -> None:
+    """The reader is the helpdesk: no fix sends them to themselves; actions in the customer's
+    AFAS are things to ask the customer's AFAS administrator, with the guide's section."""
+    fixes = [*CATALOGUE.fix.values(), *(r.fix for r in PROFILE.requirements if r.fix)]
+    for fix in fixes:
+        assert "helpdesk" not in fix.en.lower() and "helpdesk" not in fix.nl.lower(), fix.en
+    assert "Ask the customer's AFAS administrator" in CATALOGUE.fix["get_connector"].en
+    assert "Vraag de AFAS-beheerder van de klant" in CATALOGUE.fix["get_connector"].nl
+    d = run(probes(metainfo(gets=[g for g in GETS if g != "CaseWare_Periods"])))
+    fix = item(d, "get.CaseWare_Periods").fix
+    assert "guide 1.2.3" in fix.en and "handleiding 1.2.3" in fix.nl

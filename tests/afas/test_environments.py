@@ -75,3 +75,19 @@ def test_envid_matching() -> None:
 def test_bad_url_templates_are_rejected(template: str) -> None:
     with pytest.raises(EnvironmentFormatError):
         validate_url_template(template)
+
+
+@pytest.mark.parametrize(
+    ("kind", "nl", "en"),
+    [
+        ("production", "12345 (productie)", "12345 (production)"),
+        ("test", "12345 (test)", "12345 (test)"),
+        ("acceptance", "12345 (acceptatie)", "12345 (acceptance)"),
+    ],
+)
+def test_the_label_is_in_the_readers_language(kind: str, nl: str, en: str) -> None:
+    env = AfasEnvironment.parse("12345", kind)
+    assert env.label_in("nl") == nl
+    assert env.label_in("en") == en
+    assert env.label == en  # logs, the CLI and the audit log stay English
+    assert env.kind.name_in("fr") == env.kind.name_in("en")  # unknown languages: English

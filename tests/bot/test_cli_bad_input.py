@@ -206,6 +206,24 @@ def test_remove_asks_for_confirmation(cli, migrated_url, registered) -> None:
     assert snapshot(migrated_url) == before
 
 
+def test_remove_with_nobody_to_confirm_is_one_line_naming_yes(cli, migrated_url, registered):
+    before = snapshot(migrated_url)
+    result = cli("org", "remove", "healthy", input="")  # no terminal, end of input at once
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert "--yes" in line and "Aborted" not in result.output
+    assert snapshot(migrated_url) == before
+
+
+def test_replace_for_an_unknown_key_registers_nothing_and_says_so(cli, migrated_url):
+    before = snapshot(migrated_url)
+    result = cli.add("healthy", "--replace")
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert "no org with key 'healthy'" in line and "leave out --replace" in line
+    assert snapshot(migrated_url) == before
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

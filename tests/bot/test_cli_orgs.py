@@ -113,7 +113,9 @@ def test_dutch_output(cli) -> None:
     )
     assert result.exit_code == 1
     assert "staat niet in de App Connector" in result.output
-    assert "Importeer eerst SBQ_BTW.gcn" in result.output
+    assert "SBQ_BTW.gcn" in result.output and "Vraag de AFAS-beheerder" in result.output
+    assert "AFAS-omgeving 10002 (productie): Fout: 4 connectoren ontbreken" in result.output
+    assert "production" not in result.output
 
 
 def test_deep_check_json_carries_requirement_ids_and_field_lists(cli) -> None:

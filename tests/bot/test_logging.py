@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from urllib.parse import quote
 
 import pytest
 
@@ -20,16 +21,34 @@ TOKEN = AfasToken(DATA)
         base64.b64encode(TOKEN.xml.encode()).decode(),
         DATA,
         "gAAAAABnX3q9" + "A" * 60,
+        # Forms the old rules let through: split, URL-encoded, with invisible characters.
+        DATA[:32] + "\n" + DATA[32:],
+        quote(TOKEN.authorization_header(), safe=""),
+        quote(TOKEN.xml, safe=""),
+        "\ufeff" + DATA[:20] + "\u200b" + DATA[20:],
+        base64.b64encode(TOKEN.xml.encode()).decode()[:40]
+        + "\r\n"
+        + base64.b64encode(TOKEN.xml.encode()).decode()[40:],
+        "xoxb-" + "1234567890-" * 3 + "abcdef",
     ],
 )
 def test_token_shaped_text_is_redacted(slip: str) -> None:
     cleaned = redact(f"calling AFAS with {slip} now")
     assert REDACTED in cleaned
     assert DATA not in cleaned and slip not in cleaned
+    assert DATA[:32] not in cleaned and DATA[32:] not in cleaned
 
 
-def test_ordinary_text_is_untouched() -> None:
-    text = "checked org acme: failing (profitLogReference B8213AF1C3C54E579686406A8DE71C6C)"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "checked org acme: failing (profitLogReference B8213AF1C3C54E579686406A8DE71C6C)",
+        f"token {TOKEN.fingerprint}, key id 1a2b3c4d, trace 4f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "release 3f786850e387550fdab836ed7e6dc881de23001b (40-character hash)",
+        "GET https://12345.rest.afas.online/ProfitRestServices/metainfo -> 200",
+    ],
+)
+def test_ordinary_text_is_untouched(text: str) -> None:
     assert redact(text) == text
 
 

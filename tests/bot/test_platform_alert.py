@@ -13,11 +13,11 @@ from afas.sandbox.scenario import scenario_from_dict
 from afas.sandbox.server import SandboxServer
 from bot.alerting.delivery import Delivery, drain_outbox
 from bot.alerting.platform import PlatformPolicy, PlatformView
-from bot.scheduler import sweep
 from bot.slack.app import web_client
+from bot.sweep import sweep
 from storage.models import Incident, Org, OutboxMessage
 from storage.repository import add_org
-from tests.fakes.slack_web_api import SlackWebApiFake
+from tests.fakes.slack import SlackWebApiFake
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 NAMES = ["p1", "p2", "p3", "p4"]

@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack_web_api import RecordedCall, SlackWebApiFake
+from tests.fakes.slack import RecordedCall, SlackWebApiFake
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
 MODAL = {

@@ -198,8 +198,8 @@ def test_outbox_round_trip(session: Session, new_session: Callable[[], Session])
         created_at=T0,
         not_before=T0 + timedelta(seconds=30),
         attempts=2,
-        claimed_by="replica-2",
-        claimed_until=T0 + timedelta(minutes=1),
+        lease_owner="replica-2",
+        lease_until=T0 + timedelta(minutes=1),
         sent_at=T0 + timedelta(minutes=2),
         last_error="ratelimited",
     )

@@ -54,7 +54,7 @@ def test_claimed_messages_are_not_claimed_again_until_the_lease_ends(session: Se
     )
     session.commit()
     [message] = claim_outbox(session, now=T0, owner="r1", lease_seconds=30, limit=10)
-    assert (message.dedup_key, message.attempts, message.claimed_by) == ("a", 1, "r1")
+    assert (message.dedup_key, message.attempts, message.lease_owner) == ("a", 1, "r1")
     assert (
         claim_outbox(
             session, now=T0 + timedelta(seconds=29), owner="r2", lease_seconds=30, limit=10
@@ -64,7 +64,7 @@ def test_claimed_messages_are_not_claimed_again_until_the_lease_ends(session: Se
     [again] = claim_outbox(
         session, now=T0 + timedelta(seconds=30), owner="r2", lease_seconds=30, limit=1
     )
-    assert (again.id, again.attempts, again.claimed_by) == (message.id, 2, "r2")
+    assert (again.id, again.attempts, again.lease_owner) == (message.id, 2, "r2")
     assert not mark_outbox_sent(session, message.id, owner="r1", sent_at=T0)
     assert mark_outbox_sent(session, message.id, owner="r2", sent_at=T0 + timedelta(seconds=31))
     session.commit()

@@ -7,12 +7,14 @@ import base64
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
+import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from afas.tokens import AfasToken
+from afas.tokens import AfasToken, contains_token
 from storage.crypto import TokenCipher, generate_key
 from storage.repository import (
     acknowledge_incident,
@@ -25,7 +27,11 @@ from storage.repository import (
     rotate_tokens,
     update_org,
 )
+from storage.secrecy import find_secret, looks_like_secret
 from tests.storage.helpers import ACTOR, ENV, T0, make_token, register
+
+DATA = "949C1A9CD9AE4797950D94F55A7A4D056770472D4963CB9A8D3800BEE0CCE6A2"
+TOKEN = AfasToken(DATA)
 
 
 def _forms(token: AfasToken) -> list[bytes]:
@@ -119,3 +125,45 @@ def _postgres_contents(engine: Engine) -> bytes:
         if dump.returncode == 0:  # a client older than the server refuses; the SELECT suffices
             blob += dump.stdout
     return blob
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "token: " + DATA,
+        "token: " + DATA[:32] + "\n" + DATA[32:],
+        "\ufeff" + TOKEN.xml,
+        TOKEN.xml.replace("<", "&lt;").replace(">", "&gt;"),
+        quote(TOKEN.authorization_header(), safe=""),
+        base64.b64encode(TOKEN.xml.encode()).decode(),
+        "gAAAAABnX3q9" + "A" * 60,
+    ],
+)
+def test_the_guard_refuses_every_form_of_a_token(note: str) -> None:
+    assert looks_like_secret(note)
+    assert find_secret({"details": {"notes": note}}) == "details.notes"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Contact: Jan, ref B8213AF1C3C54E579686406A8DE71C6C",
+        f"fingerprint {TOKEN.fingerprint}, key id 1a2b3c4d",
+        "commit 3f786850e387550fdab836ed7e6dc881de23001b",
+        "de AfasToken-header komt uit het formulier",
+    ],
+)
+def test_the_guard_lets_ordinary_notes_through(note: str) -> None:
+    assert not looks_like_secret(note)
+
+
+def test_the_guard_and_the_log_redaction_use_one_detector() -> None:
+    """The three places that must recognise a token agree on every form."""
+    from bot.logging_setup import REDACTED, redact
+    from bot.slack.commands import CommandError, parse_command
+
+    for form in (DATA, TOKEN.xml, TOKEN.authorization_header(), DATA[:30] + "\r\n" + DATA[30:]):
+        assert contains_token(form)
+        assert looks_like_secret(form)
+        assert redact(form) == REDACTED
+        assert parse_command(form) == CommandError("usage.token_pasted")

@@ -26,7 +26,7 @@ def _diff(url: str) -> list:
 def test_upgrade_creates_every_table_from_an_empty_database(database_url: str) -> None:
     assert schema.current_revision(database_url) is None
     schema.upgrade(database_url)
-    assert schema.current_revision(database_url) == schema.head_revision() == "0001"
+    assert schema.current_revision(database_url) == schema.head_revision() == "0003"
     engine = make_engine(database_url)
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES
@@ -66,14 +66,13 @@ def test_ensure_current_refuses_an_empty_database_and_names_the_command(
 
 
 def test_ensure_current_refuses_an_outdated_database_and_names_the_command(
-    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
 ) -> None:
-    # Pretend this code ships a revision 0002 the database has not seen yet.
-    monkeypatch.setattr(schema, "head_revision", lambda: "0002")
+    schema.upgrade(database_url, "0001")
     with pytest.raises(SchemaOutdatedError) as raised:
-        schema.ensure_current(migrated_url)
+        schema.ensure_current(database_url)
     message = str(raised.value)
-    assert "0001" in message and "0002" in message and "`afasbot db upgrade`" in message
+    assert "0001" in message and "0003" in message and "`afasbot db upgrade`" in message
 
 
 def test_ensure_current_passes_at_head(migrated_url: str) -> None:
@@ -98,7 +97,30 @@ def test_alembic_does_not_depend_on_the_working_directory(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert schema.head_revision() == "0001"
+    assert schema.head_revision() == "0003"
     url = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
     schema.upgrade(url)
-    assert schema.current_revision(url) == "0001"
+    assert schema.current_revision(url) == "0003"
+
+
+def test_upgrading_keeps_a_leased_outbox_message_leased(database_url: str) -> None:
+    """0002 renames the outbox's lease columns; a message claimed before the upgrade keeps its
+    lease (and its payload), so a rolling upgrade sends nothing twice."""
+    schema.upgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO outbox (kind, payload, dedup_key, created_at, not_before,"
+                    " attempts, claimed_by, claimed_until) VALUES ('k', '{}', 'd',"
+                    " '2026-12-01 10:00:00+00:00', '2026-12-01 10:00:00+00:00', 1, 'r1',"
+                    " '2026-12-01 10:05:00+00:00')"
+                )
+            )
+        schema.upgrade(database_url)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT lease_owner, attempts FROM outbox")).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("r1", 1)

@@ -1,28 +1,47 @@
 """Buttons on an alert: Acknowledge and Mute (helpdesk agents), in the alert's thread.
-("Re-check now" is the report's re-check button: bot/slack/listeners/actions.py.)"""
+("Re-check now" is the report's re-check button: bot/slack/listeners/actions.py.)
+
+Every press gets an answer: a value that does not parse (forged or from an old message), an
+incident that is over or was acknowledged by someone else, an org that no longer exists each
+get a clear ephemeral message; only a press that changed something writes in the thread."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import select
 
-from bot.alerting.record import OPENED
+from bot.alerting.messages import OPENED, IncidentOpened, read_message
 from bot.blocks.alert import ACK_ACTION, MUTE_ACTION, MUTE_CHOICES, alert_blocks
-from bot.blocks.messages import error_blocks
+from bot.errors import Role, UserError
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.slack.listeners import SlackDeps
-from bot.slack.permissions import Role
-from storage.models import OutboxMessage
-from storage.repository import acknowledge_incident, get_incident, mute_org
+from storage.repository import (
+    acknowledge_incident,
+    get_incident,
+    get_org_by_id,
+    incident_message,
+    mute_org,
+)
 
 MUTE_FOR = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
+_INCIDENT_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    done: bool  # this press acknowledged it
+    by: str | None  # who had acknowledged it, when it was someone before
+    closed: bool
+    org_key: str
+    opened: IncidentOpened | None  # the alert as posted, to write it again
 
 
 async def alert_button(
@@ -35,44 +54,70 @@ async def alert_button(
 ) -> None:
     await ack()
     user = (body.get("user") or {}).get("id", "")
-    language = deps.runtime.settings.alert_language  # the channel's language, like the alert
-    reader = await deps.languages.of(user)
-    if await deps.roles.of(user) < Role.AGENT:
-        message = t("register.not_allowed_hint", reader)
-        await respond(
-            blocks=error_blocks(message, language=reader),
-            text=message,
-            response_type="ephemeral",
-            replace_original=False,
-        )
+    if action.get("action_id") == ACK_ACTION:
+        await deps.roles.require(user, Role.AGENT, action="action.acknowledge")
+        await _acknowledge_pressed(body, action, respond, client, deps, user)
+    else:
+        await deps.roles.require(user, Role.AGENT, action="action.mute")
+        await _mute_pressed(body, action, client, deps, user)
+
+
+async def _acknowledge_pressed(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    deps: SlackDeps,
+    user: str,
+) -> None:
+    value = action.get("value") or ""
+    if not _INCIDENT_ID.fullmatch(value):
+        raise UserError("error.stale_button")
+    incident_id = int(value)
+    result = await asyncio.to_thread(_acknowledge, deps.runtime, incident_id, user)
+    if not result.done:
+        reader = await deps.languages.of(user)
+        if result.closed:
+            message = t("error.already_closed", reader, org=result.org_key)
+        else:
+            message = t("error.already_acknowledged", reader, user=f"<@{result.by}>")
+        await respond(text=message, response_type="ephemeral", replace_original=False)
         return
+    language = deps.runtime.settings.alert_language  # the channel's language, like the alert
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
-    now = datetime.now(UTC)
-    if action.get("action_id") == ACK_ACTION:
-        incident_id = int(action.get("value", "0") or 0)
-        done, payload = await asyncio.to_thread(_acknowledge, deps.runtime, incident_id, user, now)
-        if done and payload is not None and channel and ts:
-            await client.chat_update(
-                channel=channel,
-                ts=ts,
-                text=t("alert.acknowledged_reply", language, user=f"<@{user}>"),
-                blocks=alert_blocks(
-                    payload, language=language, incident_id=incident_id, acknowledged_by=user
-                ),
-            )
-            await client.chat_postMessage(
-                channel=channel,
-                thread_ts=ts,
-                text=t("alert.acknowledged_reply", language, user=f"<@{user}>"),
-            )
+    if not (channel and ts):
         return
+    reply = t("alert.acknowledged_reply", language, user=f"<@{user}>")
+    if result.opened is not None:
+        await client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=reply,
+            blocks=alert_blocks(
+                result.opened, language=language, incident_id=incident_id, acknowledged_by=user
+            ),
+        )
+    await client.chat_postMessage(channel=channel, thread_ts=ts, text=reply)
+
+
+async def _mute_pressed(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    deps: SlackDeps,
+    user: str,
+) -> None:
     key, _, choice = (action.get("value") or "").partition(":")
-    if choice not in MUTE_CHOICES:
-        return
+    if choice not in MUTE_CHOICES or not key:
+        raise UserError("error.stale_button")
+    now = datetime.now(UTC)
     until = now + MUTE_FOR[choice]
     await asyncio.to_thread(_mute, deps.runtime, key, until, user, now)
+    channel = (body.get("channel") or {}).get("id")
+    ts = (body.get("message") or {}).get("ts")
     if channel and ts:
+        language = deps.runtime.settings.alert_language
         await client.chat_postMessage(
             channel=channel,
             thread_ts=ts,
@@ -85,19 +130,22 @@ async def alert_button(
         )
 
 
-def _acknowledge(
-    runtime: Runtime, incident_id: int, user: str, now: datetime
-) -> tuple[bool, dict | None]:
-    """Acknowledge; also return the alert's payload so the root message can be rewritten."""
+def _acknowledge(runtime: Runtime, incident_id: int, user: str) -> Acknowledged:
+    """Acknowledge; also the alert as posted, so the root message can be written again."""
     with runtime.session() as session:
         incident = get_incident(session, incident_id)
-        done = acknowledge_incident(session, incident.id, actor=user, at=now)
-        opened = session.exec(
-            select(OutboxMessage).where(
-                OutboxMessage.incident_id == incident.id, OutboxMessage.kind == OPENED
-            )
-        ).first()
-        return done, (dict(opened.payload) if opened is not None else None)
+        done = acknowledge_incident(session, incident.id, actor=user, at=datetime.now(UTC))
+        incident = get_incident(session, incident_id)
+        org = get_org_by_id(session, incident.org_id)
+        row = incident_message(session, incident.id, kind=OPENED)
+        opened = read_message(row.kind, row.payload) if row is not None else None
+        return Acknowledged(
+            done=done,
+            by=incident.acknowledged_by,
+            closed=not incident.is_open,
+            org_key=org.key,
+            opened=opened if isinstance(opened, IncidentOpened) else None,
+        )
 
 
 def _mute(runtime: Runtime, key: str, until: datetime, user: str, now: datetime) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +18,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import help_blocks
-from bot.blocks.messages import checking_blocks, checking_text, error_blocks
+from bot.blocks.messages import checking_blocks, checking_text, usage_blocks, usage_text
 from bot.blocks.register import register_modal
 from bot.blocks.report import report_blocks, report_text
 from bot.blocks.status import OrgStatusRow, status_blocks
+from bot.errors import Role, UserError
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services.org_checks import check_org
+from bot.services.checks import check_org
 from bot.slack.commands import (
     CheckCommand,
     CommandError,
@@ -32,14 +34,12 @@ from bot.slack.commands import (
     StatusCommand,
     parse_command,
 )
-from bot.slack.errors import friendly_blocks
 from bot.slack.listeners import SlackDeps
-from bot.slack.permissions import Role
-from storage.errors import StorageError
 from storage.models import CheckTrigger
 from storage.repository import list_orgs
 
 log = logging.getLogger(__name__)
+_WORD = re.compile(r"[A-Za-z]{1,20}")
 
 
 async def afas_command(
@@ -49,66 +49,54 @@ async def afas_command(
     client: AsyncWebClient,
     deps: SlackDeps,
 ) -> None:
+    """Errors are raised, not answered here: the app's error handler (bot/slack/errors.py)
+    answers each in the reader's language."""
     await ack()
     user = command.get("user_id", "")
     language = await deps.languages.of(user)
     parsed = parse_command(command.get("text"))
-    try:
-        match parsed:
-            case HelpCommand():
-                role = await deps.roles.of(user)
-                await respond(
-                    blocks=help_blocks(
-                        language=language,
-                        is_agent=role >= Role.AGENT,
-                        is_admin=role >= Role.ADMIN,
-                    ),
-                    text=t("help.title", language),
-                    response_type="ephemeral",
-                )
-            case RegisterCommand():
-                await open_registration_form(respond, client, deps, command, user, language)
-            case StatusCommand():
-                rows = await asyncio.to_thread(status_rows, deps.runtime)
-                await respond(
-                    blocks=status_blocks(rows, language=language, now=datetime.now(UTC)),
-                    text=t("status.title", language),
-                    response_type="ephemeral",
-                )
-            case CheckCommand(key=key, deep=deep):
-                await run_check_command(respond, deps, user, key, deep, language)
-            case CommandError(reason=reason):
-                await respond(
-                    blocks=error_blocks(t(reason, language), language=language),
-                    text=t(reason, language),
-                    response_type="ephemeral",
-                )
-    except Exception as error:
-        await answer_error(respond, error, language, user=user)
+    match parsed:
+        case HelpCommand():
+            role = await deps.roles.of(user)
+            await respond(
+                blocks=help_blocks(
+                    language=language,
+                    is_agent=role >= Role.AGENT,
+                    is_admin=role >= Role.ADMIN,
+                ),
+                text=t("help.title", language),
+                response_type="ephemeral",
+            )
+        case RegisterCommand():
+            await deps.roles.require(user, Role.AGENT, action="action.register")
+            # The trigger id lives 3 seconds: the form opens before anything slow.
+            await client.views_open(
+                trigger_id=command.get("trigger_id", ""), view=register_modal(language=language)
+            )
+        case StatusCommand():
+            rows = await asyncio.to_thread(status_rows, deps.runtime, language)
+            await respond(
+                blocks=status_blocks(rows, language=language, now=datetime.now(UTC)),
+                text=t("status.title", language),
+                response_type="ephemeral",
+            )
+        case CheckCommand(key=key, deep=deep):
+            await run_check_command(respond, deps, user, key, deep, language)
+        case CommandError(reason="usage.unknown"):
+            await respond(
+                blocks=usage_blocks(language=language, subcommand=_verb(command.get("text"))),
+                text=usage_text(language=language),
+                response_type="ephemeral",
+            )
+        case CommandError(reason=reason):
+            raise UserError(reason)
 
 
-async def open_registration_form(
-    respond: AsyncRespond,
-    client: AsyncWebClient,
-    deps: SlackDeps,
-    command: dict[str, Any],
-    user: str,
-    language: str,
-) -> None:
-    """Helpdesk agents get the form; the trigger id lives 3 seconds, so this comes first."""
-    if await deps.roles.of(user) < Role.AGENT:
-        message = (
-            t("register.not_allowed", language) + " " + t("register.not_allowed_hint", language)
-        )
-        await respond(
-            blocks=error_blocks(message, language=language),
-            text=message,
-            response_type="ephemeral",
-        )
-        return
-    await client.views_open(
-        trigger_id=command.get("trigger_id", ""), view=register_modal(language=language)
-    )
+def _verb(text: str | None) -> str | None:
+    """The word typed as a subcommand, repeated only when it is a plain short word (an agent
+    may paste anything, a token too, where a subcommand belongs)."""
+    words = (text or "").split()
+    return words[0] if words and _WORD.fullmatch(words[0]) else None
 
 
 async def run_check_command(
@@ -145,27 +133,13 @@ async def run_check_command(
     )
 
 
-async def answer_error(
-    respond: AsyncRespond, error: Exception, language: str, *, user: str
-) -> None:
-    if not isinstance(error, StorageError):
-        log.exception("/afas failed for user %s", user)
-    blocks = friendly_blocks(error, language=language)
-    await respond(
-        blocks=blocks,
-        text=t("error.title", language),
-        response_type="ephemeral",
-        replace_original=True,
-    )
-
-
-def status_rows(runtime: Runtime) -> list[OrgStatusRow]:
+def status_rows(runtime: Runtime, language: str = "en") -> list[OrgStatusRow]:
     with runtime.session() as session:
         return [
             OrgStatusRow(
                 key=org.key,
                 display_name=org.display_name,
-                environment=org.environment.label,
+                environment=org.environment.label_in(language),
                 state=org.current_state,
                 last_checked_at=org.last_checked_at,
                 muted_until=org.mute_until,

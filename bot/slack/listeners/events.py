@@ -22,7 +22,7 @@ async def home_opened(event: dict[str, Any], client: AsyncWebClient, deps: Slack
         return
     user = event.get("user", "")
     language = await deps.languages.of(user)
-    rows = await asyncio.to_thread(status_rows, deps.runtime)
+    rows = await asyncio.to_thread(status_rows, deps.runtime, language)
     blocks = status_blocks(
         rows, language=language, now=datetime.now(UTC), max_blocks=HOME_MAX_BLOCKS
     )

@@ -20,11 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.report import CheckReport, ItemStatus
 from bot.blocks.register import CALLBACK_ID, register_modal, registered_view, verifying_view
+from bot.errors import Role, as_bot_error
 from bot.i18n import normalise_language, t
 from bot.runtime import Runtime
 from bot.services.registration import TokenNotVerified, register_org
+from bot.slack.errors import message_for
 from bot.slack.listeners import SlackDeps
-from bot.slack.permissions import Role
 from bot.slack.registration_form import form_values, read_submission
 from storage.errors import StorageError
 from storage.repository import find_org
@@ -41,9 +42,7 @@ async def register_submission(
 ) -> None:
     user = (body.get("user") or {}).get("id", "")
     language = _language(view)
-    if await deps.roles.of(user) < Role.AGENT:
-        await ack(response_action="errors", errors={"key": t("register.not_allowed", language)})
-        return
+    await deps.roles.require(user, Role.AGENT, action="action.register")  # asked again
     state = (view.get("state") or {}).get("values") or {}
     registration, errors = read_submission(state, language=language)
     if registration is not None:
@@ -73,12 +72,8 @@ async def register_submission(
     except TokenNotVerified as refused:
         notice = t("register.refused", language, reason=_refusal(refused.report, language))
         answer = register_modal(language=language, values=form_values(state), notice=notice)
-    except StorageError as error:
-        notice = t("register.failed", language, reason=str(error))
-        answer = register_modal(language=language, values=form_values(state), notice=notice)
-    except Exception:
-        log.exception("registration of org %s by %s failed", registration.key, user)
-        notice = t("error.internal", language)
+    except StorageError as error:  # a race with another agent, a field storage refused
+        notice = t("register.failed", language, reason=message_for(as_bot_error(error), language))
         answer = register_modal(language=language, values=form_values(state), notice=notice)
     else:
         answer = registered_view(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from afas.sandbox.catalogue_get import GET_CONNECTORS
+from afas.sandbox.get_connectors import GET_CONNECTORS
 from afas.sandbox.getconnector_engine import QueryError, run_query
 
 TRANSACTIONS = GET_CONNECTORS["SBQ_Transactie"]

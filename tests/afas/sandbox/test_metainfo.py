@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from afas.sandbox.catalogue_get import REQUIRED_GET_CONNECTORS
-from afas.sandbox.catalogue_update import REQUIRED_UPDATE_CONNECTORS, SPECIAL_CONNECTORS
+from afas.sandbox.get_connectors import REQUIRED_GET_CONNECTORS
+from afas.sandbox.update_connectors import REQUIRED_UPDATE_CONNECTORS, SPECIAL_CONNECTORS
 
 from .helpers import Afas, assert_afas_error, assert_empty, custom_afas
 

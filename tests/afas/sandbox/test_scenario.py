@@ -9,12 +9,7 @@ from pathlib import Path
 import pytest
 
 from afas.environments import AfasEnvironment, EnvironmentKind
-from afas.sandbox.catalogue_get import GET_CONNECTORS, REQUIRED_GET_CONNECTORS
-from afas.sandbox.catalogue_update import (
-    REQUIRED_UPDATE_CONNECTORS,
-    SPECIAL_CONNECTORS,
-    UPDATE_CONNECTORS,
-)
+from afas.sandbox.get_connectors import GET_CONNECTORS, REQUIRED_GET_CONNECTORS
 from afas.sandbox.scenario import (
     SandboxEnvironment,
     Scenario,
@@ -22,6 +17,12 @@ from afas.sandbox.scenario import (
     default_scenario,
     generate_environments,
     load_scenario,
+    scenario_from_dict,
+)
+from afas.sandbox.update_connectors import (
+    REQUIRED_UPDATE_CONNECTORS,
+    SPECIAL_CONNECTORS,
+    UPDATE_CONNECTORS,
 )
 from afas.tokens import AfasToken
 
@@ -45,6 +46,20 @@ DEFAULT_NAMES = [
     ("english", "10017"),
     ("test-environment", "10018"),
 ]
+EXPORT_NAMES = [
+    ("export-unbalanced", "10020"),
+    ("export-unknown-account", "10021"),
+    ("export-blocked-period", "10022"),
+    ("export-all-periods-blocked", "10023"),
+    ("export-wrong-journal", "10024"),
+    ("export-destination-not-allowed", "10025"),
+    ("export-delete-refused", "10026"),
+    ("export-timeout-after-write", "10027"),
+    ("export-schema-removed-field", "10028"),
+    ("export-schema-retyped-field", "10029"),
+    ("export-english-columns", "10030"),
+    ("export-entry-not-deletable", "10031"),
+]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -53,9 +68,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_default_scenario_has_the_18_agreed_environments() -> None:
+def test_default_scenario_has_the_agreed_environments() -> None:
     scenario = default_scenario()
-    assert [(e.name, e.number) for e in scenario.environments] == DEFAULT_NAMES
+    assert [(e.name, e.number) for e in scenario.environments] == DEFAULT_NAMES + EXPORT_NAMES
     kinds = {e.name: e.kind for e in scenario.environments}
     assert kinds.pop("test-environment") is EnvironmentKind.TEST
     assert set(kinds.values()) == {EnvironmentKind.PRODUCTION}
@@ -182,7 +197,7 @@ def test_generate_healthy_environments() -> None:
     Scenario(environments=environments)  # valid together
 
 
-def test_generate_mixed_cycles_through_defaults_except_slow_and_unreachable() -> None:
+def test_generate_mixed_cycles_through_check_defaults_except_slow_and_unreachable() -> None:
     environments = generate_environments(40, mix="mixed")
     templates = {e.name.rsplit("-", 1)[0] for e in environments}
     expected = {name for name, _ in DEFAULT_NAMES} - {"slow", "unreachable"}
@@ -201,3 +216,17 @@ def test_environments_can_be_built_in_code() -> None:
     assert env.accepts_token(env.token_data)
     revoked = env.model_copy(update={"token_revoked": True})
     assert not revoked.accepts_token(env.token_data)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"update_schema_removed": {"FiEntries": ["FiEntries.Nope"]}}, "has no field"),
+        ({"update_schema_retyped": {"FiInvoices": {"Ds": "int"}}}, "not a known UpdateConnector"),
+        ({"entry_refusal": "sometimes"}, "entry_refusal"),
+        ({"entry_delete_forms": ["query"]}, "entry_delete_forms"),
+    ],
+)
+def test_write_settings_are_validated(setting: dict, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        scenario_from_dict({"environments": [{"name": "a", "number": 1, **setting}]})

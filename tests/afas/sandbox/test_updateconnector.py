@@ -10,11 +10,12 @@ import pytest
 from .helpers import Afas, assert_afas_error, assert_empty, custom_afas
 
 
-def entry(debit: float = 100, credit: float = 100, year: int = 2024, period: int = 1) -> dict:
+def entry(debit: float = 100, credit: float = 100, year: int = 2024, period: int = 7) -> dict:
+    """A memorial entry on accounts, journal and an open period the catalogue lists."""
     return {
         "FiEntryPar": {
             "Element": {
-                "Fields": {"Year": year, "Peri": period, "UnId": 1, "JoCo": "80"},
+                "Fields": {"Year": year, "Peri": period, "UnId": 1, "JoCo": "MEM"},
                 "Objects": [
                     {
                         "FiEntries": {
@@ -22,9 +23,9 @@ def entry(debit: float = 100, credit: float = 100, year: int = 2024, period: int
                                 {
                                     "Fields": {
                                         "VaAs": "1",
-                                        "AcNr": "0100",
-                                        "EnDa": "2024-01-01",
-                                        "BpDa": "2024-01-01",
+                                        "AcNr": "1600",
+                                        "EnDa": "2024-07-01",
+                                        "BpDa": "2024-07-01",
                                         "AmDe": 0,
                                         "AmCr": credit,
                                     }
@@ -32,9 +33,9 @@ def entry(debit: float = 100, credit: float = 100, year: int = 2024, period: int
                                 {
                                     "Fields": {
                                         "VaAs": "1",
-                                        "AcNr": "0200",
-                                        "EnDa": "2024-01-01",
-                                        "BpDa": "2024-01-01",
+                                        "AcNr": "4100",
+                                        "EnDa": "2024-07-01",
+                                        "BpDa": "2024-07-01",
                                         "AmDe": debit,
                                         "AmCr": 0,
                                     }
@@ -189,7 +190,7 @@ def test_fiinvoice_is_put_only(updates: Afas) -> None:
                     "UnId": "1",
                     "VaAd": "3",
                     "DcNr": "50002",
-                    "InId": "INK00200",
+                    "InId": "INK00002",
                     "BlPa": "0",
                 }
             }
@@ -202,7 +203,7 @@ def test_fiinvoice_is_put_only(updates: Afas) -> None:
     )
     created = updates.request("PUT", "put-201", "/connectors/FiInvoice", json=body)
     assert created.status_code == 201
-    assert created.json() == {"results": {"FiInvoice": {"UnId": "1", "InId": "INK00200"}}}
+    assert created.json() == {"results": {"FiInvoice": {"UnId": "1", "InId": "INK00002"}}}
 
 
 def test_update_connector_not_in_app_connector(afas: Afas, updates: Afas) -> None:
@@ -223,7 +224,7 @@ def test_unknown_sub_path_is_404(updates: Afas) -> None:
 def test_entry_can_be_deleted_by_the_documented_nested_path(updates: Afas) -> None:
     keys = post(updates, "FiEntries", entry()).json()["results"]["FiEntryPar"]
     path = (
-        f"/connectors/FiEntries/FiEntryPar/UnId,JoCo/{keys['UnId']},80"
+        f"/connectors/FiEntries/FiEntryPar/UnId,JoCo/{keys['UnId']},MEM"
         f"/FiEntries/@EnNo/{keys['EnNo']}"
     )
     assert_empty(updates.request("DELETE", "books", path), 200)

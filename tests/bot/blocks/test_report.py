@@ -51,8 +51,8 @@ def test_each_problem_shows_its_guide_section_what_was_found_and_the_fix() -> No
     assert btw.splitlines() == [
         ":x: *GetConnector SBQ_BTW (VAT codes)* · Guide §1.1, 1.2.3",
         "is not in the App Connector",
-        ":wrench: First import SBQ_BTW.gcn (1.1), then add SBQ_BTW on the App Connector's "
-        "GetConnectors tab (1.2.3).",
+        ":wrench: Ask the customer's AFAS administrator to import SBQ_BTW.gcn first (guide 1.1),"
+        " then add SBQ_BTW on the App Connector's GetConnectors tab (1.2.3).",
     ]
     assert "found SBQ_Kostenplaatsen_All, expected SBQ_Kostenplaasten_All" in cost
     assert invoice.startswith(":x: *UpdateConnector FiInvoice (financial invoice)* · Guide §1.2.4")
@@ -218,8 +218,8 @@ def test_no_token_appears_only_its_fingerprint() -> None:
 def test_report_text_is_the_notification_fallback() -> None:
     text = report_text(f.near_misses(), language="en", org_key="acme")
     assert text == (
-        ":x: acme — Failing: the setup does not follow the guide or the token does not work"
-        " (3 problems)"
+        ":x: acme — Failing: 1 connector is missing from the App Connector; 2 connector ids are"
+        " misspelled (3 problems)"
     )
     dutch = report_text(f.rejected_token(), language="nl")
     assert dutch.startswith(":x: AFAS-omgeving 12345 (productie) — Fout: ")

@@ -6,7 +6,7 @@ import pytest
 
 from bot.slack.app import create_slack_app, web_client
 from bot.slack.permissions import Roles
-from tests.fakes.slack_web_api import SlackWebApiFake
+from tests.fakes.slack import SlackWebApiFake
 
 SIGNING_SECRET = "test-signing-secret"
 

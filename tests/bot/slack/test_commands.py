@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from afas.tokens import AfasToken
 from bot.slack.commands import (
     CheckCommand,
     CommandError,
@@ -26,7 +27,7 @@ from bot.slack.commands import (
         ("check", CommandError("usage.check_needs_key")),
         ("check acme now", CommandError("usage.check_options")),
         ("check acme deep please", CommandError("usage.check_options")),
-        ("check <token><version>1</version></token>", CommandError("usage.bad_key")),
+        ("check <token><version>1</version></token>", CommandError("usage.token_pasted")),
         ("status acme", CommandError("usage.unknown")),
         ("register", RegisterCommand()),
         ("register acme 949C1A9CD9AE4797", CommandError("usage.register_no_args")),
@@ -47,3 +48,45 @@ def test_any_text_parses_to_a_command_and_errors_never_carry_input(text: str) ->
         assert command.reason.startswith("usage.")
     if isinstance(command, CheckCommand):
         assert command.key == command.key.lower() and " " not in command.key
+
+
+DATA = "949C1A9CD9AE4797950D94F55A7A4D056770472D4963CB9A8D3800BEE0CCE6A2"
+TOKEN = AfasToken(DATA)
+B64 = TOKEN.authorization_header().removeprefix("AfasToken ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        TOKEN.xml,
+        # Slack escapes <, > and & in command text.
+        TOKEN.xml.replace("<", "&lt;").replace(">", "&gt;"),
+        B64,
+        DATA,
+        f"check acme {DATA}",
+        f"register acme {B64}",
+        f"check {TOKEN.authorization_header()}",
+        "\ufeff" + DATA,
+        DATA[:32] + "\n" + DATA[32:],
+        f"help {TOKEN.xml}",
+    ],
+)
+def test_a_pasted_token_is_refused_with_its_own_reason(text: str) -> None:
+    assert parse_command(text) == CommandError("usage.token_pasted")
+
+
+def test_the_token_pasted_reason_tells_the_agent_to_rotate_in_both_languages() -> None:
+    from bot.i18n import t
+
+    assert "rotate it" in t("usage.token_pasted", "en")
+    assert "vervang het" in t("usage.token_pasted", "nl")
+
+
+@given(
+    st.text(alphabet="0123456789ABCDEF", min_size=48, max_size=128).filter(
+        lambda d: any(c.isdigit() for c in d) and any(not c.isdigit() for c in d)
+    ),
+    st.text(max_size=20),
+)
+def test_any_bare_data_string_in_a_command_is_refused(data: str, noise: str) -> None:
+    assert parse_command(f"check {data} {noise}") == CommandError("usage.token_pasted")

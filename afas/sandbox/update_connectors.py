@@ -6,7 +6,8 @@ are marked mandatory are illustrative (§4.3: AFAS's own mandatory flags are unr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -48,6 +49,31 @@ class UpdateObject:
             "fields": [f.metainfo() for f in self.fields],
             "objects": [o.metainfo() for o in self.objects],
         }
+
+    def field(self, field_id: str) -> UpdateField | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def object(self, name: str) -> UpdateObject | None:
+        return next((o for o in self.objects if o.name == name), None)
+
+    def altered(
+        self, removed: frozenset[tuple[str, ...]], retyped: Mapping[tuple[str, ...], str]
+    ) -> UpdateObject:
+        """This object without the ``removed`` field paths and with ``retyped`` data types
+        (paths relative to this object: ``("Nm",)``, ``("KnOrganisation", "Nm")``)."""
+        fields = tuple(
+            replace(f, data_type=retyped[(f.id,)]) if (f.id,) in retyped else f
+            for f in self.fields
+            if (f.id,) not in removed
+        )
+        objects = tuple(
+            o.altered(
+                frozenset(p[1:] for p in removed if len(p) > 1 and p[0] == o.name),
+                {p[1:]: t for p, t in retyped.items() if len(p) > 1 and p[0] == o.name},
+            )
+            for o in self.objects
+        )
+        return UpdateObject(self.name, fields, objects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,8 +392,25 @@ SPECIAL_CONNECTORS: tuple[str, ...] = (
 )
 
 
+def altered_spec(
+    spec: UpdateConnectorSpec,
+    removed: Sequence[str] = (),
+    retyped: Mapping[str, str] | None = None,
+) -> UpdateConnectorSpec:
+    """The spec as an environment's ``metainfo/update`` reports it: without the ``removed``
+    fields and with the ``retyped`` data types (dotted paths below the root element, such as
+    ``FiEntries.BpDa`` or ``KnOrganisation.Nm``)."""
+    if not removed and not retyped:
+        return spec
+    root = spec.root.altered(
+        frozenset(tuple(p.split(".")) for p in removed),
+        {tuple(p.split(".")): t for p, t in (retyped or {}).items()},
+    )
+    return replace(spec, root=root)
+
+
 def update_connector_spec(connector_id: str) -> UpdateConnectorSpec:
-    """The catalogue's spec, or a generic one (root element = id) for an unknown id."""
+    """The spec from the connector specs, or a generic one (root element = id) for an unknown id."""
     spec = UPDATE_CONNECTORS.get(connector_id)
     if spec is not None:
         return spec

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot.scheduler import next_check_at, sweep
+from bot.schedule import next_check_at
+from bot.sweep import sweep
 from storage.models import CheckRun, Org
 from storage.repository import add_org
 

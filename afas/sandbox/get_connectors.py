@@ -646,7 +646,7 @@ _GENERIC_FIELDS = (
 
 
 def get_connector_spec(connector_id: str) -> GetConnectorSpec:
-    """The catalogue's spec, or a generic one for an id the catalogue does not know."""
+    """The spec from the connector specs, or a generic one for an id the specs do not know."""
     spec = GET_CONNECTORS.get(connector_id)
     if spec is not None:
         return spec

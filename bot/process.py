@@ -25,9 +25,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from afas.client import AfasClient
 from bot.alerting.delivery import Delivery, drain_outbox
 from bot.runtime import Runtime
-from bot.scheduler import sweep
 from bot.settings import Settings
 from bot.slack.app import SlackRunner, create_slack_app, web_client
+from bot.sweep import sweep
 from storage.repository import release_leases
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ class AlertSender:
     delivery: Delivery
 
 
-class CheckService:
+class BotProcess:
+    """The scheduled sweep and the outbox sender of one replica, driven by APScheduler."""
+
     def __init__(
         self,
         runtime: Runtime,
@@ -148,7 +150,7 @@ class CheckService:
             return release_leases(session, owner=self.owner)
 
 
-async def serve_until_signalled(runtime: Runtime, slack: SlackConfig | None) -> CheckService:
+async def serve_until_signalled(runtime: Runtime, slack: SlackConfig | None) -> BotProcess:
     """Run the scheduled checks (and the Slack app, when configured) until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -167,7 +169,7 @@ async def serve_until_signalled(runtime: Runtime, slack: SlackConfig | None) -> 
             if slack_client is not None
             else None
         )
-        service = CheckService(runtime, client, alerts=alerts)
+        service = BotProcess(runtime, client, alerts=alerts)
         runner = slack.runner(runtime, client, slack_client) if slack else None
         if runner is not None:
             await runner.start()

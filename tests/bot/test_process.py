@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.service import CheckService
+from bot.process import BotProcess
 from storage.models import CheckRun, Org
 from storage.repository import add_org
 
@@ -47,7 +47,7 @@ async def test_the_service_sweeps_on_its_timer_and_releases_its_leases(runtime, 
     register(runtime, scenario, ["healthy", "near-miss"])
     runtime.settings.scheduler_tick_seconds = 0.2
     async with runtime.afas_client() as client:
-        service = CheckService(runtime, client, owner="replica-test")
+        service = BotProcess(runtime, client, owner="replica-test")
         stop = asyncio.Event()
         running = asyncio.create_task(service.run(stop))
         deadline = time.monotonic() + 15
@@ -115,7 +115,7 @@ def test_serve_runs_the_slack_app_in_http_mode(
     import httpx
 
     from tests.bot.slack.requests import command_body, signed
-    from tests.fakes.slack_web_api import SlackWebApiFake
+    from tests.fakes.slack import SlackWebApiFake
 
     register(runtime, scenario, ["healthy"])
     port = free_port()

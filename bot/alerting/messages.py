@@ -1,0 +1,174 @@
+"""The outbox's messages, typed: what the alert record writes, the sender reads, and the alert
+builders and buttons render. One model per kind.
+
+A message may be written by one replica and sent by another running a different version (a
+rolling upgrade), so the models are tolerant both ways: ``version`` says which shape wrote
+it, a field added later has a default (an older message still reads), and a field a newer
+replica added is ignored (a newer message still reads). Never the token: only the report's
+texts and ids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from afas.environments import AfasEnvironment, EnvironmentKind
+from afas.profile import LocalText
+from afas.report import CheckReport, ItemStatus, ReportItem
+
+#: The shape this code writes. Raise it when a field's meaning changes (adding one with a
+#: default does not need it); the reader then knows which shape it holds.
+CURRENT_VERSION = 1
+MAX_PROBLEMS = 10
+# The kinds, as stored in the outbox's ``kind`` column.
+OPENED = "incident.opened"
+RESOLVED = "incident.resolved"
+REMINDER = "incident.reminder"
+PLATFORM_DOWN = "platform.down"
+PLATFORM_UP = "platform.up"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: int = CURRENT_VERSION
+
+
+class AlertProblem(BaseModel):
+    """One failing or warning item of the report, as the alert shows it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    requirement_id: str = ""
+    status: str = ""
+    guide_section: str = ""
+    title: LocalText
+    found: LocalText
+    fix: LocalText | None = None
+
+    @classmethod
+    def of(cls, item: ReportItem) -> AlertProblem:
+        return cls(
+            requirement_id=item.requirement_id,
+            status=item.status.value,
+            guide_section=item.guide_section,
+            title=item.title,
+            found=item.found,
+            fix=item.fix,
+        )
+
+
+class _IncidentMessage(_Message):
+    """What every message about an org's incident carries, so it can be written (and written
+    again) without the check that caused it."""
+
+    org_key: str
+    display_name: str
+    environment: str  # the English label, as version 1 wrote it
+    env_number: str | None = None  # added later: the label in the reader's language
+    env_kind: str | None = None
+    channel: str | None = None
+    overall: str
+    headline: LocalText
+    problems: tuple[AlertProblem, ...] = ()
+    opened_at: datetime
+
+    @property
+    def org_name(self) -> str:
+        return f"{self.display_name} ({self.org_key})"
+
+    def environment_in(self, language: str) -> str:
+        """The environment's label in ``language`` (a message without the parts: as stored)."""
+        if self.env_number and self.env_kind in EnvironmentKind._value2member_map_:
+            return AfasEnvironment(self.env_number, EnvironmentKind(self.env_kind)).label_in(
+                language
+            )
+        return self.environment
+
+
+class IncidentOpened(_IncidentMessage):
+    kind: Literal["incident.opened"] = OPENED
+
+
+class IncidentResolved(_IncidentMessage):
+    kind: Literal["incident.resolved"] = RESOLVED
+    duration_seconds: int
+
+
+class IncidentReminder(_IncidentMessage):
+    kind: Literal["incident.reminder"] = REMINDER
+    reminder: int
+
+
+class _PlatformMessage(_Message):
+    checked: int
+    unreachable: int
+    examples: tuple[str, ...] = ()
+    at: datetime
+
+
+class PlatformDown(_PlatformMessage):
+    kind: Literal["platform.down"] = PLATFORM_DOWN
+
+
+class PlatformUp(_PlatformMessage):
+    kind: Literal["platform.up"] = PLATFORM_UP
+    down_since: datetime | None = None
+
+
+OutboxPayload = Annotated[
+    IncidentOpened | IncidentResolved | IncidentReminder | PlatformDown | PlatformUp,
+    Field(discriminator="kind"),
+]
+IncidentMessage = IncidentOpened | IncidentResolved | IncidentReminder
+PLATFORM_KINDS: tuple[str, ...] = (PLATFORM_DOWN, PLATFORM_UP)
+_ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)
+
+
+class UnreadableMessage(ValueError):
+    """A stored message that no known model reads (an unknown kind, or a broken payload)."""
+
+
+def read_message(kind: str, payload: dict) -> OutboxPayload:
+    """The typed message of a stored row; ``UnreadableMessage`` when none fits."""
+    try:
+        return _ADAPTER.validate_python({**payload, "kind": kind})
+    except ValueError as exc:
+        raise UnreadableMessage(f"outbox message of kind {kind!r} cannot be read") from exc
+
+
+def stored(message: OutboxPayload) -> dict:
+    """The JSON the outbox row holds (its kind is the row's own column as well)."""
+    return message.model_dump(mode="json")
+
+
+def incident_fields(
+    *,
+    org_key: str,
+    display_name: str,
+    environment: AfasEnvironment,
+    channel: str | None,
+    report: CheckReport,
+    opened_at: datetime,
+) -> dict:
+    """The fields every incident message carries, from the org and the report."""
+    problems = tuple(
+        AlertProblem.of(item)
+        for item in report.items
+        if item.status in (ItemStatus.FAILING, ItemStatus.WARNING)
+    )[:MAX_PROBLEMS]
+    return {
+        "org_key": org_key,
+        "display_name": display_name,
+        "environment": environment.label,
+        "env_number": environment.number,
+        "env_kind": environment.kind.value,
+        "channel": channel,
+        "overall": report.overall.value,
+        "headline": report.headline,
+        "problems": problems,
+        "opened_at": opened_at,
+    }

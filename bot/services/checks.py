@@ -1,0 +1,199 @@
+"""The one check path: load the org, decrypt its token for the call only, run the check,
+record it. A command, a button, the scheduled sweep and an export all check through
+``check_org``; registration (whose org does not exist until AFAS accepts the token) records
+through the same ``record_check``.
+
+What a check records depends on why it ran: every check stores a run and the org's current
+state; a scheduled check also releases the sweep's lease and applies the alert policy in the
+same transaction (an incident change and its outbox message commit with the run, or not at
+all); a person's check writes an audit event. The database work runs in worker threads and
+no session is held across the AFAS calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from afas.check import run_check
+from afas.client import AfasClient
+from afas.report import CheckReport, ItemStatus
+from bot.alerting.policy import AlertPolicy
+from bot.alerting.record import apply_alerting
+from bot.runtime import Runtime
+from bot.settings import Settings
+from storage.models import CheckTrigger, Org
+from storage.repository import (
+    add_audit_event,
+    decrypt_token,
+    finish_org_check,
+    get_org,
+    get_org_by_id,
+    record_check_run,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrgCheck:
+    org_key: str
+    display_name: str
+    report: CheckReport
+    recorded: bool = True  # False: the sweep's lease had passed to another replica
+
+
+@dataclass(frozen=True)
+class SweepLease:
+    """The sweep's claim on an org: released with the result, with the next check's time."""
+
+    owner: str
+    next_check_at: datetime
+
+
+async def check_org(
+    runtime: Runtime,
+    client: AfasClient,
+    org: str | Org,
+    *,
+    trigger: CheckTrigger,
+    actor: str | None = None,
+    deep: bool = False,
+    now: datetime | None = None,
+    lease: SweepLease | None = None,
+) -> OrgCheck:
+    """Check one registered org (by key, or as the sweep claimed it) and record the run.
+
+    ``UnknownOrgError`` for an unknown key. With ``lease`` the run is recorded only while the
+    lease is still ours (``recorded`` says whether it was).
+    """
+    if isinstance(org, str):
+        org = await asyncio.to_thread(_load_org, runtime, org)
+    report = await run_check(
+        client,
+        org.environment,
+        decrypt_token(org, runtime.require_cipher()),  # decrypted for this call only
+        profile=runtime.profile,
+        deep=deep,
+        expiry_warning=runtime.expiry_warning,
+        now=now,  # the sweep's time: runs, alerts and the platform view agree
+    )
+    recorded = await asyncio.to_thread(
+        _record, runtime, org.id, report, trigger, actor, deep, lease, now
+    )
+    log.info("checked org %s (%s): %s", org.key, trigger.value, report.overall.value)
+    return OrgCheck(org.key, org.display_name, report, recorded)
+
+
+async def check_orgs(
+    runtime: Runtime,
+    keys: list[str],
+    *,
+    trigger: CheckTrigger,
+    actor: str | None = None,
+    deep: bool = False,
+) -> list[OrgCheck]:
+    """Check several orgs concurrently (at most ``check_concurrency`` at a time)."""
+    limit = asyncio.Semaphore(runtime.settings.check_concurrency)
+    async with runtime.afas_client() as client:
+
+        async def one(key: str) -> OrgCheck:
+            async with limit:
+                return await check_org(
+                    runtime, client, key, trigger=trigger, actor=actor, deep=deep
+                )
+
+        return list(await asyncio.gather(*(one(key) for key in keys)))
+
+
+def record_check(
+    session: Session,
+    org: Org,
+    report: CheckReport,
+    trigger: CheckTrigger,
+    *,
+    alerting: AlertPolicy | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Store a check report as a run (and the org's current state); with ``alerting``, apply
+    the alert policy in the same transaction."""
+    record_check_run(
+        session,
+        org,
+        trigger=trigger,
+        started_at=report.started_at,
+        duration_ms=int(report.duration_ms),
+        overall_state=report.overall,
+        items=[item.to_dict() for item in report.items],
+        summary=summary_line(report),
+    )
+    if alerting is not None:
+        apply_alerting(session, org, report, now=now or report.started_at, policy=alerting)
+
+
+def alert_policy(settings: Settings) -> AlertPolicy:
+    return AlertPolicy(
+        open_after=settings.alert_open_after,
+        close_after=settings.alert_close_after,
+        remind_every=timedelta(hours=settings.alert_remind_hours),
+    )
+
+
+def summary_line(report: CheckReport) -> str:
+    """A short English summary for the check run row (no secrets: counts and ids only)."""
+    counts = report.counts()
+    failing = [i.requirement_id for i in report.items if i.status is ItemStatus.FAILING]
+    text = f"{report.overall.value}: {counts['failing']} failing, {counts['warning']} warnings"
+    if failing:
+        text += " (" + ", ".join(failing[:5]) + ("…" if len(failing) > 5 else "") + ")"
+    return text
+
+
+# --- the database work, in worker threads -----------------------------------------------------
+
+
+def _load_org(runtime: Runtime, key: str) -> Org:
+    with runtime.session() as session:
+        return get_org(session, key)
+
+
+def _record(
+    runtime: Runtime,
+    org_id: int,
+    report: CheckReport,
+    trigger: CheckTrigger,
+    actor: str | None,
+    deep: bool,
+    lease: SweepLease | None,
+    now: datetime | None,
+) -> bool:
+    with runtime.session() as session:
+        if lease is not None and not finish_org_check(
+            session, org_id, owner=lease.owner, next_check_at=lease.next_check_at
+        ):
+            session.rollback()
+            log.warning("lease on org %s passed to another replica; result dropped", org_id)
+            return False
+        org = get_org_by_id(session, org_id)
+        scheduled = trigger is CheckTrigger.SCHEDULE
+        record_check(
+            session,
+            org,
+            report,
+            trigger,
+            alerting=alert_policy(runtime.settings) if scheduled else None,
+            now=now,
+        )
+        if actor is not None:
+            add_audit_event(
+                session,
+                actor=actor,
+                action="org.checked",
+                org_key=org.key,
+                details={"trigger": trigger.value, "deep": deep, "state": report.overall.value},
+            )
+        return True

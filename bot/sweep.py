@@ -1,0 +1,84 @@
+"""The scheduled sweep: every replica sweeps; each due org is checked by exactly one of them.
+
+A sweep claims due orgs with a lease (``storage.claim_due_orgs``, see ``storage/leases.py``),
+checks them through the one check path (``bot.services.checks.check_org``) with bounded
+concurrency, and records each in one transaction that also schedules its next check and
+releases the lease. A replica that dies mid-check loses nothing: its leases expire and another
+replica takes the orgs. APScheduler only drives the sweep (``bot/process.py``); the schedule
+itself lives in the database (alerting.md, decisions 1 and 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from afas.client import AfasClient
+from bot.alerting.platform import PlatformPolicy, update_platform
+from bot.runtime import Runtime
+from bot.schedule import next_check_at
+from bot.services.checks import SweepLease, check_org
+from storage.models import CheckTrigger, Org
+from storage.repository import claim_due_orgs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    checked: tuple[str, ...]  # org keys checked and recorded by this replica
+    lost: tuple[str, ...]  # checked, but the lease had passed to another replica: not recorded
+    failed: tuple[str, ...]  # the check itself crashed: the lease will expire, another try then
+
+
+async def sweep(
+    runtime: Runtime,
+    client: AfasClient,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    limit: int = 100,
+    lease_seconds: float = 300.0,
+) -> SweepResult:
+    """Claim up to ``limit`` due orgs for ``owner``, check them, record and reschedule them."""
+    now = now or datetime.now(UTC)
+    runtime.require_cipher()
+    claimed = await asyncio.to_thread(_claim, runtime, owner, now, limit, lease_seconds)
+    gate = asyncio.Semaphore(runtime.settings.check_concurrency)
+    checked: list[str] = []
+    lost: list[str] = []
+    failed: list[str] = []
+
+    async def one(org: Org) -> None:
+        lease = SweepLease(owner, next_check_at(org.id, org.check_interval_seconds, now))
+        async with gate:
+            try:
+                result = await check_org(
+                    runtime, client, org, trigger=CheckTrigger.SCHEDULE, now=now, lease=lease
+                )
+            except Exception:
+                log.exception("scheduled check of org %s crashed", org.key)
+                failed.append(org.key)
+                return
+        (checked if result.recorded else lost).append(org.key)
+
+    await asyncio.gather(*(one(org) for org in claimed))
+    if checked:
+        await asyncio.to_thread(_update_platform, runtime, now)
+    return SweepResult(tuple(checked), tuple(lost), tuple(failed))
+
+
+def _claim(
+    runtime: Runtime, owner: str, now: datetime, limit: int, lease_seconds: float
+) -> list[Org]:
+    with runtime.session() as session:
+        return claim_due_orgs(
+            session, now=now, owner=owner, lease_seconds=lease_seconds, limit=limit
+        )
+
+
+def _update_platform(runtime: Runtime, now: datetime) -> None:
+    with runtime.session() as session:
+        update_platform(session, now=now, policy=PlatformPolicy())
