@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import check_latency, client_throughput
+from bench import check_latency, client_throughput, export_latency
 
 MACHINE_KEYS = {"date", "cpu_count", "python", "platform"}
 
@@ -67,3 +67,24 @@ def test_check_latency_compares_concurrent_and_sequential_checks(tmp_path: Path)
         assert row["speedup"] > 0
     for variants in results["runs"].values():
         assert {len(records) for records in variants.values()} == {1}
+
+
+def test_export_latency_compares_concurrent_and_sequential_exports(tmp_path: Path) -> None:
+    output = tmp_path / "export_latency.json"
+    argv = ["--quick", "--repeat", "1", "--latency-ms", "5", "--output", str(output)]
+
+    assert export_latency.main(argv) == 0
+
+    results = read_results(output, "export_latency")
+    assert results["problems"] == []
+    modes = {row["mode"]: row for row in results["modes"]}
+    assert modes.keys() == {"dry_run", "live"}
+    assert modes["dry_run"]["requests"] == 6  # /metainfo and five metainfo/update
+    assert modes["live"]["requests"] > modes["dry_run"]["requests"]
+    for row in modes.values():
+        assert row["concurrent_median_ms"] > 0 and row["sequential_median_ms"] > 0
+        assert row["sequential_theory_ms"] == row["requests"] * 5
+    for variants in results["runs"].values():
+        for records in variants.values():
+            [record] = records
+            assert record["ok"] is True

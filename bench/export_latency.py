@@ -1,0 +1,280 @@
+"""A test export's wall time, dry run and live, with its independent requests concurrent,
+against the same calls made one after another, in the same run.
+
+The sandbox (a separate process) answers every call after ``--latency-ms``. The sequential
+baseline is the same code on a client that lets one request at a time reach the environment
+(``per_environment_limit=1``): the same calls, in the same order, one after another.
+
+- dry run: ``/metainfo`` and ``metainfo/update`` for the five UpdateConnectors, all at once.
+- live: what a live export costs end to end: reading its values (``metainfo/get`` and rows of
+  five GetConnectors, all at once), the preflight dry run, then the writes and removals, which
+  depend on each other and go one by one whatever the client allows.
+
+    python bench/export_latency.py              # 5 repeats at 100 ms, about a minute
+    python -m bench.export_latency --quick      # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.table import Table
+
+from afas.client import AfasClient
+from afas.exports.dry_run import dry_run
+from afas.exports.live import live_export
+from afas.exports.values import discover_values
+from afas.profile import LocalText, load_profile
+from bench._common import (
+    SandboxEntry,
+    SandboxProcess,
+    apply_defaults,
+    default_output,
+    machine_facts,
+    make_console,
+    run,
+    write_results,
+)
+
+SCRIPT = "export_latency"
+MODES = ("dry_run", "live")
+VARIANTS = (("concurrent", None), ("sequential", 1))
+FULL = {"repeat": 5, "latency_ms": 100}
+QUICK = {"repeat": 1, "latency_ms": 20}
+TODAY = date(2024, 9, 15)  # inside the sandbox's open periods (its catalogue data)
+VALUE_READS = 10  # metainfo/get and the rows of the five GetConnectors values come from
+
+
+class NullJournal:
+    """Persists nothing: the bench measures AFAS round trips, not the caller's database."""
+
+    async def before_write(self, step: int, connector_id: str, marker: str) -> None:
+        return None
+
+    async def created(self, step: int, connector_id: str, key: dict[str, str]) -> None:
+        return None
+
+    async def answer_lost(self, step: int, connector_id: str) -> None:
+        return None
+
+    async def removed(self, step: int, connector_id: str, key: dict[str, str]) -> None:
+        return None
+
+    async def left_behind(
+        self,
+        step: int,
+        connector_id: str,
+        key: dict[str, str],
+        reason: LocalText,
+        how_to_remove: LocalText,
+    ) -> None:
+        return None
+
+
+async def measure(
+    args: argparse.Namespace, url_template: str, entry: SandboxEntry
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per mode and variant, one record per run: wall time, requests, the verdict."""
+    profile = load_profile()
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        mode: {variant: [] for variant, _ in VARIANTS} for mode in MODES
+    }
+    counter = 0
+    clients = {
+        variant: AfasClient(
+            url_template=url_template,
+            transport=args.transport,
+            per_environment_limit=limit or args.per_environment_limit,
+        )
+        for variant, limit in VARIANTS
+    }
+
+    async def once(mode: str, client: AfasClient) -> dict[str, Any]:
+        nonlocal counter
+        started = time.perf_counter()
+        if mode == "dry_run":
+            report = await dry_run(client, entry.environment, entry.token, profile)
+            requests = report.requests
+        else:
+            counter += 1
+            found = await discover_values(client, entry.environment, entry.token, today=TODAY)
+            if found.values is None:
+                return {"wall_ms": 0.0, "requests": 0, "overall": "no values", "ok": False}
+            report = await live_export(
+                client,
+                entry.environment,
+                entry.token,
+                profile,
+                values=found.values,
+                run_id=f"b{counter:05x}",
+                journal=NullJournal(),
+            )
+            requests = report.requests + VALUE_READS
+        return {
+            "wall_ms": round((time.perf_counter() - started) * 1000, 2),
+            "requests": requests,
+            "overall": report.overall.value,
+            "ok": report.overall.value == "ok",
+            "left_behind": len(report.left_behind),
+        }
+
+    try:
+        # Unmeasured: opens the pools' connections and warms the code paths.
+        for variant, _ in VARIANTS:
+            await once("dry_run", clients[variant])
+        for mode in MODES:
+            # Alternate the variants, so that drift on the machine hits both alike.
+            for _ in range(args.repeat):
+                for variant, _ in VARIANTS:
+                    runs[mode][variant].append(await once(mode, clients[variant]))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return runs
+
+
+def summarise(
+    runs: dict[str, dict[str, list[dict[str, Any]]]], latency_ms: int, limit: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for mode, variants in runs.items():
+        for variant, records in variants.items():
+            for record in records:
+                if not record["ok"]:
+                    problems.append(f"{mode} {variant}: report is {record['overall']}, not ok")
+        counts = {r["requests"] for records in variants.values() for r in records}
+        if len(counts) != 1:
+            problems.append(f"{mode}: concurrent and sequential made {sorted(counts)} requests")
+        requests = max(counts)
+        # Rounds of at most ``limit`` requests: the dry run is one gather of 6; a live run
+        # gathers 10 value reads, then the 6 of its preflight, then goes one write at a time.
+        if mode == "dry_run":
+            rounds = math.ceil(requests / limit)
+        else:
+            writes = requests - VALUE_READS - 6
+            rounds = math.ceil(VALUE_READS / limit) + math.ceil(6 / limit) + writes
+        concurrent = [r["wall_ms"] for r in variants["concurrent"]]
+        sequential = [r["wall_ms"] for r in variants["sequential"]]
+        rows.append(
+            {
+                "mode": mode,
+                "requests": requests,
+                "concurrent_median_ms": round(statistics.median(concurrent), 1),
+                "concurrent_min_ms": round(min(concurrent), 1),
+                "sequential_median_ms": round(statistics.median(sequential), 1),
+                "sequential_min_ms": round(min(sequential), 1),
+                "sequential_theory_ms": requests * latency_ms,
+                "concurrent_theory_ms": rounds * latency_ms,
+                "speedup": round(statistics.median(sequential) / statistics.median(concurrent), 2),
+                "speedup_theory": round(requests / rounds, 2),
+            }
+        )
+    return rows, problems
+
+
+def table(rows: Sequence[dict[str, Any]], title: str) -> Table:
+    out = Table(title=title)
+    out.add_column("mode")
+    for name in (
+        "requests",
+        "concurrent median ms",
+        "concurrent min ms",
+        "sequential median ms",
+        "sequential min ms",
+        "requests × latency ms",
+        "concurrent bound ms",
+        "speed-up (seq/conc)",
+        "speed-up bound",
+    ):
+        out.add_column(name, justify="right")
+    for row in rows:
+        out.add_row(
+            row["mode"],
+            str(row["requests"]),
+            f"{row['concurrent_median_ms']:,.1f}",
+            f"{row['concurrent_min_ms']:,.1f}",
+            f"{row['sequential_median_ms']:,.1f}",
+            f"{row['sequential_min_ms']:,.1f}",
+            f"{row['sequential_theory_ms']:,}",
+            f"{row['concurrent_theory_ms']:,}",
+            f"{row['speedup']:.2f}x",
+            f"{row['speedup_theory']:.2f}x",
+        )
+    return out
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.export_latency", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--repeat", type=int, help="runs per mode and variant (default 5)")
+    parser.add_argument("--latency-ms", type=int, help="the sandbox's answer time (default 100)")
+    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument("--per-environment-limit", type=int, default=4)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--output", type=Path, default=default_output(SCRIPT))
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 repeat at 20 ms")
+    args = apply_defaults(parser.parse_args(argv), FULL, QUICK)
+    if args.repeat < 1 or args.latency_ms < 1 or args.per_environment_limit < 1:
+        parser.error("--repeat, --latency-ms and --per-environment-limit must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    console: Console = make_console()
+    try:
+        with SandboxProcess(1, latency_ms=args.latency_ms) as sandbox:
+            entry = sandbox.entries[0]
+            console.print(
+                f"[dim]sandbox pid {sandbox.pid}: {entry.name}, {args.latency_ms} ms per call[/dim]"
+            )
+            runs = run(measure(args, sandbox.url_template, entry), args.loop)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted; the sandbox was stopped[/red]")
+        return 130
+    rows, problems = summarise(runs, args.latency_ms, args.per_environment_limit)
+    parameters = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    results = {
+        "benchmark": SCRIPT,
+        "machine": machine_facts(),
+        "parameters": parameters,
+        "modes": rows,
+        "runs": runs,
+        "problems": problems,
+        "ok": not problems,
+    }
+    path = write_results(args.output, results)
+    console.print(
+        table(
+            rows,
+            f"Export latency: concurrent against sequential calls, sandbox {args.latency_ms} ms "
+            f"per call, {args.repeat} run(s) per variant, {args.per_environment_limit} per "
+            f"environment, {args.transport}",
+        )
+    )
+    machine = results["machine"]
+    console.print(
+        f"{machine['cpus_usable']} CPUs, Python {machine['python']}, {machine['platform']}, "
+        f"client loop {args.loop}. Figures: {path}"
+    )
+    for problem in problems:
+        console.print(f"[bold red]{problem}[/]")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
