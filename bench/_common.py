@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from rich.console import Console
+from rich.table import Table
 
 from afas.environments import AfasEnvironment, EnvironmentKind
 from afas.tokens import AfasToken
@@ -279,3 +280,110 @@ def int_list(text: str) -> list[int]:
 
 def name_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# -- latency benches: concurrent against sequential, one table and one main -------------------
+
+LATENCY_COLUMNS = (
+    "requests",
+    "concurrent median ms",
+    "concurrent min ms",
+    "sequential median ms",
+    "sequential min ms",
+    "requests × latency ms",
+    "concurrent bound ms",
+    "speed-up (seq/conc)",
+    "speed-up bound",
+)
+
+
+def speedup_table(rows: Sequence[dict[str, Any]], title: str) -> Table:
+    """The latency benches' table: one row per mode, medians, minima, bounds and ratios."""
+    out = Table(title=title)
+    out.add_column("mode")
+    for name in LATENCY_COLUMNS:
+        out.add_column(name, justify="right")
+    for row in rows:
+        out.add_row(
+            row["mode"],
+            str(row["requests"]),
+            f"{row['concurrent_median_ms']:,.1f}",
+            f"{row['concurrent_min_ms']:,.1f}",
+            f"{row['sequential_median_ms']:,.1f}",
+            f"{row['sequential_min_ms']:,.1f}",
+            f"{row['sequential_theory_ms']:,}",
+            f"{row['concurrent_theory_ms']:,}",
+            f"{row['speedup']:.2f}x",
+            f"{row['speedup_theory']:.2f}x",
+        )
+    return out
+
+
+def latency_args(
+    script: str,
+    description: str,
+    argv: Sequence[str] | None,
+    full: dict[str, Any],
+    quick: dict[str, Any],
+) -> argparse.Namespace:
+    """The latency benches' options (``--repeat``, ``--latency-ms``, ``--quick``…)."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{script}", description=description)
+    parser.add_argument("--repeat", type=int, help="runs per mode and variant (default 5)")
+    parser.add_argument("--latency-ms", type=int, help="the sandbox's answer time (default 100)")
+    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument("--per-environment-limit", type=int, default=4)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--output", type=Path, default=default_output(script))
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 repeat at 20 ms")
+    args = apply_defaults(parser.parse_args(argv), full, quick)
+    if args.repeat < 1 or args.latency_ms < 1 or args.per_environment_limit < 1:
+        parser.error("--repeat, --latency-ms and --per-environment-limit must be at least 1")
+    return args
+
+
+def latency_main(
+    script: str,
+    args: argparse.Namespace,
+    measure: Callable[[argparse.Namespace, str, SandboxEntry], Coroutine[Any, Any, Any]],
+    summarise: Callable[[Any, int, int], tuple[list[dict[str, Any]], list[str]]],
+    title: str,
+) -> int:
+    """Serve one sandbox environment at ``--latency-ms``, measure, print the table, write JSON."""
+    console = make_console()
+    try:
+        with SandboxProcess(1, latency_ms=args.latency_ms) as sandbox:
+            entry = sandbox.entries[0]
+            console.print(
+                f"[dim]sandbox pid {sandbox.pid}: {entry.name}, {args.latency_ms} ms per call[/dim]"
+            )
+            runs = run(measure(args, sandbox.url_template, entry), args.loop)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted; the sandbox was stopped[/red]")
+        return 130
+    rows, problems = summarise(runs, args.latency_ms, args.per_environment_limit)
+    parameters = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    results = {
+        "benchmark": script,
+        "machine": machine_facts(),
+        "parameters": parameters,
+        "modes": rows,
+        "runs": runs,
+        "problems": problems,
+        "ok": not problems,
+    }
+    path = write_results(args.output, results)
+    console.print(
+        speedup_table(
+            rows,
+            f"{title}, sandbox {args.latency_ms} ms per call, {args.repeat} run(s) per variant, "
+            f"{args.per_environment_limit} per environment, {args.transport}",
+        )
+    )
+    machine = results["machine"]
+    console.print(
+        f"{machine['cpus_usable']} CPUs, Python {machine['python']}, {machine['platform']}, "
+        f"client loop {args.loop}. Figures: {path}"
+    )
+    for problem in problems:
+        console.print(f"[bold red]{problem}[/]")
+    return 1 if problems else 0

@@ -24,21 +24,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rich.console import Console
-from rich.table import Table
 
 from afas.check import run_check
 from afas.client import AfasClient
 from afas.profile import load_catalogue, load_profile
 from bench._common import (
     SandboxEntry,
-    SandboxProcess,
-    apply_defaults,
-    default_output,
-    machine_facts,
-    make_console,
-    run,
-    write_results,
+    latency_args,
+    latency_main,
 )
 
 SCRIPT = "check_latency"
@@ -133,95 +126,18 @@ def summarise(
     return rows, problems
 
 
-def table(rows: Sequence[dict[str, Any]], title: str) -> Table:
-    out = Table(title=title)
-    out.add_column("mode")
-    for name in (
-        "requests",
-        "concurrent median ms",
-        "concurrent min ms",
-        "sequential median ms",
-        "sequential min ms",
-        "requests × latency ms",
-        "concurrent bound ms",
-        "speed-up (seq/conc)",
-        "speed-up bound",
-    ):
-        out.add_column(name, justify="right")
-    for row in rows:
-        out.add_row(
-            row["mode"],
-            str(row["requests"]),
-            f"{row['concurrent_median_ms']:,.1f}",
-            f"{row['concurrent_min_ms']:,.1f}",
-            f"{row['sequential_median_ms']:,.1f}",
-            f"{row['sequential_min_ms']:,.1f}",
-            f"{row['sequential_theory_ms']:,}",
-            f"{row['concurrent_theory_ms']:,}",
-            f"{row['speedup']:.2f}x",
-            f"{row['speedup_theory']:.2f}x",
-        )
-    return out
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.check_latency", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--repeat", type=int, help="runs per mode and variant (default 5)")
-    parser.add_argument("--latency-ms", type=int, help="the sandbox's answer time (default 100)")
-    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
-    parser.add_argument("--per-environment-limit", type=int, default=4)
-    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
-    parser.add_argument("--output", type=Path, default=default_output(SCRIPT))
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 repeat at 20 ms")
-    args = apply_defaults(parser.parse_args(argv), FULL, QUICK)
-    if args.repeat < 1 or args.latency_ms < 1 or args.per_environment_limit < 1:
-        parser.error("--repeat, --latency-ms and --per-environment-limit must be at least 1")
-    return args
+    return latency_args(SCRIPT, __doc__.split("\n")[0], argv, FULL, QUICK)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    console: Console = make_console()
-    try:
-        with SandboxProcess(1, latency_ms=args.latency_ms) as sandbox:
-            entry = sandbox.entries[0]
-            console.print(
-                f"[dim]sandbox pid {sandbox.pid}: {entry.name}, {args.latency_ms} ms per call[/dim]"
-            )
-            runs = run(measure(args, sandbox.url_template, entry), args.loop)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted; the sandbox was stopped[/red]")
-        return 130
-    rows, problems = summarise(runs, args.latency_ms, args.per_environment_limit)
-    parameters = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    results = {
-        "benchmark": SCRIPT,
-        "machine": machine_facts(),
-        "parameters": parameters,
-        "modes": rows,
-        "runs": runs,
-        "problems": problems,
-        "ok": not problems,
-    }
-    path = write_results(args.output, results)
-    console.print(
-        table(
-            rows,
-            f"Check latency: concurrent against sequential probes, sandbox "
-            f"{args.latency_ms} ms per call, {args.repeat} run(s) per variant, "
-            f"{args.per_environment_limit} per environment, {args.transport}",
-        )
+    return latency_main(
+        SCRIPT,
+        parse_args(argv),
+        measure,
+        summarise,
+        "Check latency: concurrent against sequential probes",
     )
-    machine = results["machine"]
-    console.print(
-        f"{machine['cpus_usable']} CPUs, Python {machine['python']}, {machine['platform']}, "
-        f"client loop {args.loop}. Figures: {path}"
-    )
-    for problem in problems:
-        console.print(f"[bold red]{problem}[/]")
-    return 1 if problems else 0
 
 
 if __name__ == "__main__":
