@@ -14,7 +14,13 @@ DEFAULT_URL_TEMPLATE = "https://{env}.{host}.afas.online/ProfitRestServices"
 
 
 class EnvironmentFormatError(ValueError):
-    """Bad environment number, code or kind: the message says what is accepted."""
+    """Bad environment number, code or kind: the message says what is accepted; ``reason``
+    says which rule it broke (``"shape"``, ``"kind_missing"`` or ``"kind_mismatch"``), so no
+    caller reads the message."""
+
+    def __init__(self, message: str, *, reason: str = "shape") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class EnvironmentKind(StrEnum):
@@ -116,7 +122,8 @@ class AfasEnvironment:
             if given is None:
                 raise EnvironmentFormatError(
                     "Give the environment kind (production, test or acceptance) "
-                    "or an environment code such as O12345AA."
+                    "or an environment code such as O12345AA.",
+                    reason="kind_missing",
                 )
             return cls(text, given)
         code = _CODE.fullmatch(text)
@@ -129,7 +136,8 @@ class AfasEnvironment:
         if given is not None and given is not from_code:
             raise EnvironmentFormatError(
                 f"The environment code {text} is a {from_code.value} environment, "
-                f"not {given.value}."
+                f"not {given.value}.",
+                reason="kind_mismatch",
             )
         return cls(code.group(2), from_code)
 

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     slack_default_alert_channel: str | None = None  # for orgs without a channel of their own
     outbox_tick_seconds: float = Field(5.0, gt=0)
 
+    # Test exports: a live run's lease, renewed at every step; a clean-up takes over a run
+    # (whose process may have died) only once it has run out. Longer than one step can take.
+    export_lease_seconds: float = Field(120.0, gt=0, le=3600)
+
     # People and processes
     language: Literal["nl", "en"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

@@ -70,10 +70,14 @@ def user_errors() -> Iterator[None]:
 
     from afas.environments import EnvironmentFormatError
     from afas.profile import ProfileError
+    from bot.errors import BotError
+    from bot.i18n import t
     from storage.errors import StorageError
 
     try:
         yield
+    except BotError as exc:  # the same taxonomy Slack answers, in the CLI's English
+        fail(t(exc.key, "en", **exc.values).replace("`", ""))
     except (StorageError, EnvironmentFormatError, ProfileError, TokenFormatError) as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:

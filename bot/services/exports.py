@@ -44,7 +44,6 @@ from storage.repository import (
 )
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 600.0  # renewed at every step; a live export's step never takes this long
 
 
 @dataclass(frozen=True)
@@ -255,7 +254,7 @@ def _start_live(runtime: Runtime, org: Org, run_id: str, actor: str, owner: str)
             mode="live",
             actor=actor,
             owner=owner,
-            lease_seconds=LEASE_SECONDS,
+            lease_seconds=runtime.settings.export_lease_seconds,
         )
         add_audit_event(
             session,
@@ -285,7 +284,7 @@ def _journal(
             state=state,
             marker=marker,
             owner=owner,
-            lease_seconds=LEASE_SECONDS,
+            lease_seconds=runtime.settings.export_lease_seconds,
             **fields,
         )
 
@@ -327,9 +326,14 @@ def _take_over(runtime: Runtime, org: Org, owner: str) -> tuple[str, list[Journa
         if run is None:
             raise UserError("export.nothing_to_clean", org=org.key)
         if not take_over_export_run(
-            session, run.run_id, owner=owner, lease_seconds=LEASE_SECONDS, now=now
+            session,
+            run.run_id,
+            owner=owner,
+            lease_seconds=runtime.settings.export_lease_seconds,
+            now=now,
         ):
-            raise UserError("export.still_running", org=org.key, run=run.run_id)
+            until = (run.lease_until or now).strftime("%H:%M:%S UTC")
+            raise UserError("export.still_running", org=org.key, run=run.run_id, until=until)
         return run.run_id, [_entry(record) for record in export_records(session, run.run_id)]
 
 

@@ -64,7 +64,7 @@ def read_submission(
     try:
         environment = AfasEnvironment.parse(values.environment, EnvironmentKind(values.kind))
     except EnvironmentFormatError as exc:
-        mismatch = "environment, not" in str(exc)
+        mismatch = exc.reason == "kind_mismatch"
         errors["environment"] = t(
             "register.kind_mismatch" if mismatch else "register.bad_environment", language
         )
