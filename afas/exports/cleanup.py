@@ -22,10 +22,9 @@ run sooner, since a record not found yet is then written down as not existing.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -52,6 +51,7 @@ from afas.exports.journal import (
 from afas.exports.placeholders import render
 from afas.exports.report import (
     CreatedRecord,
+    ExportFrame,
     ExportMode,
     ExportOverall,
     ExportReport,
@@ -450,8 +450,7 @@ async def cleanup(
     """Finish an interrupted live export from its journal: look up what may exist, then
     remove everything removable, newest first; report the rest as left behind."""
     templates = templates or load_templates(profile)
-    started_at = now or datetime.now(UTC)
-    clock = time.perf_counter()
+    frame = ExportFrame.begin(org, ExportMode.LIVE, environment, token, profile, now)
     session = ExportSession(client, environment, token, templates, journal)
     own = run_values(run_id)
     held: list[Held] = []
@@ -517,15 +516,7 @@ async def cleanup(
         overall, key = ExportOverall.FAILING, "cleanup_left"
     else:
         overall, key = ExportOverall.OK, "cleanup_done"
-    return ExportReport(
-        org=org,
-        mode=ExportMode.LIVE,
-        env_number=environment.number,
-        env_kind=environment.kind.value,
-        token_fingerprint=token.fingerprint,
-        profile=profile.name,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - clock) * 1000,
+    return frame.report(
         overall=overall,
         headline=session.texts.overall[key].format(count=len(left)),
         connectors=(),

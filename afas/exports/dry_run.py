@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from afas.client import AfasClient
@@ -29,6 +28,7 @@ from afas.exports.report import (
     ConnectorResult,
     ConnectorStatus,
     ExportCheck,
+    ExportFrame,
     ExportMode,
     ExportReport,
     ProblemItem,
@@ -85,8 +85,7 @@ async def dry_run(
 ) -> ExportReport:
     """Read the metainfo of every UpdateConnector concurrently and judge each template."""
     templates = templates or load_templates(profile)
-    started_at = now or datetime.now(UTC)
-    clock = time.perf_counter()
+    frame = ExportFrame.begin(org, ExportMode.DRY_RUN, environment, token, profile, now)
     connectors = [r.connector for r in profile.of_kind(RequirementKind.UPDATE_CONNECTOR)]
     metainfo, *metas = await asyncio.gather(
         client.metainfo(environment, token),
@@ -96,15 +95,7 @@ async def dry_run(
     texts = load_export_catalogue()
     judgement = judge_dry_run(profile, templates, answers, load_catalogue(), texts)
     overall = decide_overall(judgement.access, judgement.connectors, judgement.checks)
-    return ExportReport(
-        org=org,
-        mode=ExportMode.DRY_RUN,
-        env_number=environment.number,
-        env_kind=environment.kind.value,
-        token_fingerprint=token.fingerprint,
-        profile=profile.name,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - clock) * 1000,
+    return frame.report(
         overall=overall,
         headline=headline(overall, ExportMode.DRY_RUN, texts),
         connectors=judgement.connectors,

@@ -23,9 +23,8 @@ AFAS's "Deze bestemming is niet geldig voor dit type dossieritem" on the dossier
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from afas.client import AfasClient
@@ -47,6 +46,7 @@ from afas.exports.report import (
     ConnectorResult,
     ConnectorStatus,
     ExportCheck,
+    ExportFrame,
     ExportMode,
     ExportOverall,
     ExportReport,
@@ -89,8 +89,8 @@ async def live_export(
     finishes the run from what the journal holds.
     """
     templates = templates or load_templates(profile)
-    started_at = now or datetime.now(UTC)
-    clock = time.perf_counter()
+    frame = ExportFrame.begin(org, ExportMode.LIVE, environment, token, profile, now)
+    started_at = frame.started_at
     own = run_values(run_id)
     preflight = await dry_run(
         client, environment, token, profile, now=started_at, org=org, templates=templates
@@ -117,15 +117,7 @@ async def live_export(
         "marker": own["marker"],
         "values": _value_facts(values, run.values),
     }
-    return ExportReport(
-        org=org,
-        mode=ExportMode.LIVE,
-        env_number=environment.number,
-        env_kind=environment.kind.value,
-        token_fingerprint=token.fingerprint,
-        profile=profile.name,
-        started_at=started_at,
-        duration_ms=(time.perf_counter() - clock) * 1000,
+    return frame.report(
         overall=overall,
         headline=title,
         connectors=connectors,

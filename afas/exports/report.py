@@ -10,14 +10,17 @@ to remove it by hand) and the §1.2.9 check from AFAS's answer to the KnSubject 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from afas.environments import AfasEnvironment
 from afas.exports.schema import SchemaFinding
 from afas.exports.texts import ExportCatalogue
-from afas.profile import LocalText
+from afas.profile import LocalText, Profile
+from afas.tokens import AfasToken
 
 
 class ExportMode(StrEnum):
@@ -211,6 +214,57 @@ class ExportReport:
             "created": [c.to_dict() for c in self.created],
             "left_behind": [item.to_dict() for item in self.left_behind],
         }
+
+
+@dataclass(frozen=True)
+class ExportFrame:
+    """Who, where and when an export ran: what every report of it shares (its duration runs
+    from ``begin`` to ``report``)."""
+
+    org: str
+    mode: ExportMode
+    env_number: str
+    env_kind: str
+    token_fingerprint: str
+    profile: str
+    started_at: datetime
+    clock: float
+
+    @classmethod
+    def begin(
+        cls,
+        org: str,
+        mode: ExportMode,
+        environment: AfasEnvironment,
+        token: AfasToken,
+        profile: Profile,
+        now: datetime | None = None,
+    ) -> ExportFrame:
+        return cls(
+            org=org,
+            mode=mode,
+            env_number=environment.number,
+            env_kind=environment.kind.value,
+            token_fingerprint=token.fingerprint,
+            profile=profile.name,
+            started_at=now or datetime.now(UTC),
+            clock=time.perf_counter(),
+        )
+
+    def report(self, **verdict: Any) -> ExportReport:
+        """The report: this frame, the elapsed time, and ``verdict`` (overall, headline,
+        connectors, checks, created, left_behind, requests, facts)."""
+        return ExportReport(
+            org=self.org,
+            mode=self.mode,
+            env_number=self.env_number,
+            env_kind=self.env_kind,
+            token_fingerprint=self.token_fingerprint,
+            profile=self.profile,
+            started_at=self.started_at,
+            duration_ms=(time.perf_counter() - self.clock) * 1000,
+            **verdict,
+        )
 
 
 def decide_overall(

@@ -78,3 +78,26 @@ def test_the_rule_does_notice_a_query(tmp_path: Path) -> None:
         "    return session.exec(select(X).where(col(X.a).is_(None))).first(), session.get(X, 1)\n"
     )
     assert len(query_building(module)) == 4
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for room in ("afas", "bot", "storage") for p in modules(room) if p.name == "__init__.py"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_init_files_only_export(path: Path) -> None:
+    """A package's ``__init__.py`` holds a docstring, imports and ``__all__``: the code lives in
+    a module whose name says what it is."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    allowed = (ast.Import, ast.ImportFrom)
+    code = [
+        node.lineno
+        for node in tree.body
+        if not isinstance(node, allowed)
+        and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        and not (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
+        )
+    ]
+    assert code == []

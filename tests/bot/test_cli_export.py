@@ -6,6 +6,10 @@ export says it left behind: nothing may exist that the report does not list."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 from sqlmodel import Session, select
@@ -118,3 +122,49 @@ def test_no_token_in_any_export_output(cli, scenario) -> None:
         dutch = cli("export", "healthy", "--lang", "nl", *args)
         for text in (result.output, dutch.output):
             assert token.reveal_data() not in text and "<token>" not in text
+
+
+def test_a_process_killed_half_way_leaves_a_run_that_cleanup_finishes(
+    cli, sandbox, migrated_url
+) -> None:
+    """``afasbot export --live`` is killed (SIGKILL, no goodbye) right after AFAS created its
+    first record; ``--cleanup`` then finds everything the run may have made and removes it:
+    nothing stays in AFAS that the report does not list."""
+    name = "slow"  # healthy, but every answer takes 1.5 s: time to kill it mid-way
+    assert cli.add(name).exit_code == 0
+    process = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "afasbot"),
+            "export",
+            name,
+            "--live",
+            "--yes",
+        ],
+        env={**os.environ, **cli.env, "AFASBOT_EXPORT_LEASE_SECONDS": "3"},
+        cwd=cli.tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(r.state == "created" for r in rows(migrated_url, ExportRecord)):
+                break
+            assert process.poll() is None, "the export ended before it could be killed"
+            time.sleep(0.05)
+        else:
+            pytest.fail("the export never recorded its first record")
+        process.kill()
+    finally:
+        process.wait(timeout=10)
+    assert what_exists(sandbox, name)  # it did write something to AFAS
+    (run,) = rows(migrated_url, ExportRun)
+    assert run.finished_at is None
+    early = cli("export", name, "--cleanup", "--yes")  # its lease may still run: says so
+    assert early.exit_code == 2 and "still running" in early.stderr
+    time.sleep(3.1)  # the dead process's lease runs out (renewed only while it lives)
+    cleaned, report = export(cli, name, "--cleanup", "--yes")
+    assert cleaned.exit_code in (0, 1), cleaned.output
+    assert what_exists(sandbox, name) == left_behind(report)
+    (run,) = rows(migrated_url, ExportRun)
+    assert run.finished_at is not None

@@ -140,10 +140,10 @@ def _uses(path: Path) -> tuple[list[Call], list[tuple[str, int]]]:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id in ("t", "mt")
+            and node.func.id in ("t", "mt", "UserError", "BotError")
             and node.args
         ):
-            names = [kw.arg for kw in node.keywords]
+            names = [kw.arg for kw in node.keywords if kw.arg != "fields"]
             keywords = None if None in names else frozenset(names)
             first = node.args[0]
             options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
@@ -188,7 +188,8 @@ def test_every_key_the_rest_of_the_bot_uses_exists() -> None:
     modules = [
         p
         for p in _modules(BOT)
-        if (BOT / "blocks") not in p.parents and "from bot.i18n import" in p.read_text("utf-8")
+        if (BOT / "blocks") not in p.parents
+        and any(f"from bot.{m} import" in p.read_text("utf-8") for m in ("i18n", "errors"))
     ]
     assert _check(modules) == []
 

@@ -1,20 +1,6 @@
-"""Bolt listeners, split by kind; each module has one ``register(app, deps)``."""
+"""Bolt listeners, split by kind; each module has one ``register(app, deps)``. This file
+only exports ``SlackDeps``."""
 
-from __future__ import annotations
+from bot.slack.listeners.deps import SlackDeps
 
-from dataclasses import dataclass
-
-from afas.client import AfasClient
-from bot.runtime import Runtime
-from bot.slack.locale import ReaderLanguages
-from bot.slack.permissions import Roles
-
-
-@dataclass(frozen=True)
-class SlackDeps:
-    """What listeners need besides Bolt's own arguments."""
-
-    runtime: Runtime
-    afas: AfasClient
-    languages: ReaderLanguages
-    roles: Roles
+__all__ = ["SlackDeps"]

@@ -132,3 +132,62 @@ async def test_recheck_on_an_alert_keeps_the_alert_and_makes_the_org_due(
     with runtime.session() as session:
         org = session.exec(select(Org)).one()
     assert org.next_check_at < datetime.now(UTC)  # the next sweep re-evaluates the alert
+
+
+async def test_a_forged_acknowledge_value_is_answered_and_changes_nothing(
+    bolt, slack, runtime, scenario
+) -> None:
+    incident_id, ts = seed_alert(runtime, scenario, slack)
+    await dispatch(bolt, button(slack, "alert_ack", "1; DROP TABLE incidents", ts, "U0AGENT"))
+    (answer,) = await wait_async(slack, 1)
+    assert "oud bericht" in json.dumps(answer, ensure_ascii=False)  # the agent reads Dutch
+    assert answer["replace_original"] is False  # the alert in the channel stays
+    with runtime.session() as session:
+        assert session.get(Incident, incident_id).acknowledged_by is None
+
+
+async def test_acknowledging_an_incident_that_is_over_says_so(bolt, slack, runtime, scenario):
+    incident_id, ts = seed_alert(runtime, scenario, slack)
+    with runtime.session() as session:
+        session.get(Incident, incident_id).closed_at = OPENED
+    await dispatch(bolt, button(slack, "alert_ack", str(incident_id), ts, "U0AGENT"))
+    (answer,) = await wait_async(slack, 1)
+    assert "al voorbij" in json.dumps(answer, ensure_ascii=False)
+    assert slack.calls("chat.update") == []
+
+
+async def test_acknowledging_twice_names_who_was_first(bolt, slack, runtime, scenario) -> None:
+    incident_id, ts = seed_alert(runtime, scenario, slack)
+    with runtime.session() as session:
+        incident = session.get(Incident, incident_id)
+        incident.acknowledged_by, incident.acknowledged_at = "U0OTHER", OPENED
+    await dispatch(bolt, button(slack, "alert_ack", str(incident_id), ts, "U0AGENT"))
+    (answer,) = await wait_async(slack, 1)
+    assert "<@U0OTHER>" in json.dumps(answer)
+
+
+async def test_an_acknowledge_for_an_incident_that_no_longer_exists(bolt, slack, runtime, scenario):
+    _incident_id, ts = seed_alert(runtime, scenario, slack)
+    await dispatch(bolt, button(slack, "alert_ack", "999999", ts, "U0AGENT"))
+    (answer,) = await wait_async(slack, 1)
+    assert "bestaat niet meer" in json.dumps(answer, ensure_ascii=False)
+
+
+async def test_a_forged_mute_choice_is_answered_and_mutes_nothing(bolt, slack, runtime, scenario):
+    _incident_id, ts = seed_alert(runtime, scenario, slack)
+    await dispatch(bolt, button(slack, "alert_mute", "acme:1y", ts, "U0AGENT"))
+    (answer,) = await wait_async(slack, 1)
+    assert "oud bericht" in json.dumps(answer, ensure_ascii=False)
+    with runtime.session() as session:
+        assert session.exec(select(Org)).one().mute_until is None
+
+
+async def test_a_recheck_of_an_org_that_was_removed_names_the_known_ones(
+    bolt, slack, runtime, scenario
+) -> None:
+    _incident_id, ts = seed_alert(runtime, scenario, slack)
+    await dispatch(bolt, button(slack, "recheck", "acme-old", ts, "U0GUEST"))
+    answers = await wait_async(slack, 1)
+    text = json.dumps(answers[-1])
+    assert "acme-old" in text and "`acme`" in text  # did you mean acme?
+    assert answers[-1]["replace_original"] is False
