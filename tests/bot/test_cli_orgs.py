@@ -166,3 +166,21 @@ def test_keys_generate_prints_a_usable_key(cli) -> None:
     result = cli("keys", "generate")
     assert result.exit_code == 0
     TokenCipher.from_keys([result.output.strip()])
+
+
+def test_a_just_registered_org_is_not_checked_again_at_once(cli, migrated_url) -> None:
+    """Registration checks the org; its first scheduled check falls on its grid, at least half
+    an interval later, not seconds after (``serve`` would re-check it at once otherwise)."""
+    from datetime import UTC, datetime, timedelta
+
+    assert cli.add("healthy").exit_code == 0
+    engine = make_engine(migrated_url)
+    try:
+        with Session(engine) as session:
+            org = session.exec(select(Org)).one()
+    finally:
+        engine.dispose()
+    half = timedelta(seconds=org.check_interval_seconds / 2)
+    assert (
+        org.next_check_at.replace(tzinfo=org.next_check_at.tzinfo or UTC) > datetime.now(UTC) + half
+    )
