@@ -1,8 +1,9 @@
 """``/afas help``: the subcommands the reader may use, and only those.
 
 Roles (product.md, "Who may do what"): everyone may check and see the status; helpdesk agents
-also register, mute, see history and write handover notes; admins also remove. An admin is
-shown the agents' commands too.
+also register, run test exports (live ones on test and acceptance environments), mute, see
+history and write handover notes; admins also remove and run live exports on production. An
+admin is shown the agents' commands too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ EVERYONE = (
 )
 # Only what the bot handles: mute, history, handover (agents) and remove (admins) join these
 # lists with their listeners.
-AGENTS = (("register", "help.cmd.register"),)
+AGENTS = (
+    ("register", "help.cmd.register"),
+    ("export <org>", "help.cmd.export"),
+    ("export <org> live", "help.cmd.export_live"),
+    ("export <org> cleanup", "help.cmd.export_cleanup"),
+)
 ADMINS: tuple[tuple[str, str], ...] = ()
 
 

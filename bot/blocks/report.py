@@ -38,6 +38,7 @@ from bot.blocks import (
     to_dicts,
     truncate,
 )
+from bot.blocks.export import EXPORT_ACTION
 from bot.i18n import normalise_language, t
 
 RECHECK_ACTION = "recheck"
@@ -80,7 +81,8 @@ def report_blocks(
 
     ``problems_only`` shows failing, warning and undetermined items and sums up the rest in a
     count; otherwise every item is shown (the OK ones packed a few to a section). With an
-    ``org_key`` (and ``with_actions``) the message ends in Re-check and Deep check buttons.
+    ``org_key`` (and ``with_actions``) the message ends in Re-check, Deep check and Test export
+    buttons.
     """
     lang = normalise_language(language)
     head: list[Block] = [
@@ -186,6 +188,13 @@ def _actions(org_key: str, lang: str) -> ActionsBlock:
                     text=plain(t("report.button.deep", lang), BUTTON_TEXT_LIMIT), emoji=True
                 ),
                 action_id=RECHECK_DEEP_ACTION,
+                value=org_key,
+            ),
+            ButtonElement(  # a dry run, agents only (bot/slack/listeners/exports.py)
+                text=PlainTextObject(
+                    text=plain(t("report.button.export", lang), BUTTON_TEXT_LIMIT), emoji=True
+                ),
+                action_id=EXPORT_ACTION,
                 value=org_key,
             ),
         ],

@@ -122,6 +122,7 @@ async def run_export(
             values=values.values,
             run_id=run_id,
             journal=journal,
+            org=org.key,
         )
     except Exception:
         # The run stays unfinished with what the journal holds: its clean-up finishes it.
@@ -149,6 +150,7 @@ async def cleanup_export(
         run_id=run_id,
         entries=entries,
         journal=journal,
+        org=org.key,
     )
     await asyncio.to_thread(_finish_live, runtime, org.key, run_id, report, actor, owner)
     return ExportOutcome(org.key, org.display_name, org.environment.label, run_id, report)

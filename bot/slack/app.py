@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from afas.client import AfasClient
 from bot.runtime import Runtime
 from bot.slack.errors import register_error_handler
-from bot.slack.listeners import SlackDeps, actions, alerts, commands, events, views
+from bot.slack.listeners import SlackDeps, actions, alerts, commands, events, exports, views
 from bot.slack.locale import ReaderLanguages
 from bot.slack.permissions import Roles, user_ids
 
@@ -64,6 +64,7 @@ def create_slack_app(
         languages=ReaderLanguages(client),
         roles=roles or roles_from_settings(runtime, client),
     )
+    exports.register(app, deps)  # before commands: it takes `/afas export …` by a matcher
     commands.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)

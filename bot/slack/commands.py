@@ -12,6 +12,8 @@ from afas.tokens import contains_token
 
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]")
 _DEEP = {"deep", "diep", "--deep"}
+_LIVE = {"live", "--live"}
+_CLEANUP = {"cleanup", "opruimen", "--cleanup"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +38,36 @@ class RegisterCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportCommand:
+    """A test export: a dry run (writes nothing), or ``live`` (asks for confirmation first)."""
+
+    key: str
+    live: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCleanupCommand:
+    """Finish an org's interrupted live test export (the Clean up button, typed)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class CommandError:
     """Bad input: ``reason`` is a catalogue key (``usage.*``); nothing of the input repeated."""
 
     reason: str
 
 
-Command = CheckCommand | StatusCommand | HelpCommand | RegisterCommand | CommandError
+Command = (
+    CheckCommand
+    | StatusCommand
+    | HelpCommand
+    | RegisterCommand
+    | ExportCommand
+    | ExportCleanupCommand
+    | CommandError
+)
 
 
 def parse_command(text: str | None) -> Command:
@@ -65,4 +90,22 @@ def parse_command(text: str | None) -> Command:
         if len(options) > 1 or (options and options[0] not in _DEEP):
             return CommandError("usage.check_options")
         return CheckCommand(key, deep=bool(options))
+    if verb in ("export", "exporteer"):
+        return _export(rest)
     return CommandError("usage.unknown")
+
+
+def _export(rest: list[str]) -> ExportCommand | ExportCleanupCommand | CommandError:
+    """``export <org> [live | cleanup]`` (Dutch: ``exporteer <org> [live | opruimen]``)."""
+    if not rest:
+        return CommandError("usage.export_needs_key")
+    key, options = rest[0], rest[1:]
+    if not _KEY.fullmatch(key):
+        return CommandError("usage.bad_key")
+    if not options:
+        return ExportCommand(key)
+    if len(options) == 1 and options[0] in _LIVE:
+        return ExportCommand(key, live=True)
+    if len(options) == 1 and options[0] in _CLEANUP:
+        return ExportCleanupCommand(key)
+    return CommandError("usage.export_options")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -77,6 +78,31 @@ def register_error_handler(app: AsyncApp, languages: ReaderLanguages) -> None:
         client: AsyncWebClient,
     ) -> BoltResponse | None:
         return await handler.handle(error, body, ack, respond, client)
+
+
+async def answering_errors(
+    work: Awaitable[None],
+    languages: ReaderLanguages,
+    *,
+    body: dict[str, Any],
+    ack: AsyncAck,
+    respond: AsyncRespond | None,
+    client: AsyncWebClient,
+) -> None:
+    """Run a listener's work and answer what it raises after its acknowledgement here.
+
+    Bolt's own error path cannot be used for that: once the listener has acknowledged, Bolt
+    hands the error handler no response and then clears the acknowledgement, so a listener that
+    fails within its first few milliseconds makes Bolt wait 3 seconds and answer Slack with an
+    error (bolt-python ``asyncio_runner.py``). An error before the acknowledgement (a modal's
+    field check) still goes to Bolt's path, whose answer is the acknowledgement itself.
+    """
+    try:
+        await work
+    except Exception as error:
+        if ack.response is None:
+            raise
+        await SlackErrorHandler(languages).handle(error, body, ack, respond, client)
 
 
 class SlackErrorHandler:

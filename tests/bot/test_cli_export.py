@@ -88,7 +88,7 @@ def test_a_live_export_cleans_up_and_lists_what_it_left(cli, sandbox, migrated_u
     assert cli.add("healthy").exit_code == 0
     result, body = export(cli, "healthy", "--live", "--yes")
     assert result.exit_code == 0, result.output
-    assert body["mode"] == "live" and body["overall"] == "ok"
+    assert body["mode"] == "live" and body["overall"] == "ok" and body["org"] == "healthy"
     assert body["values"]["administration"]["source"]["en"]  # says where each value came from
     assert left_behind(body) == {"KnSalesRelationOrg": 1}  # no DELETE in AFAS: blocked
     assert what_exists(sandbox, "healthy") == left_behind(body)

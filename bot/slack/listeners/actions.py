@@ -11,11 +11,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.report import RECHECK_ACTION, RECHECK_DEEP_ACTION
 from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack.commands import CheckCommand, parse_command
+from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
 from bot.slack.listeners.commands import run_check_command
 from storage.repository import get_org, schedule_check
@@ -54,6 +56,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
         @app.action(action_id)
         async def _recheck(
-            ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+            ack: AsyncAck,
+            body: dict[str, Any],
+            action: dict[str, Any],
+            respond: AsyncRespond,
+            client: AsyncWebClient,
         ) -> None:
-            await recheck(ack, body, action, respond, deps)
+            await answering_errors(
+                recheck(ack, body, action, respond, deps),
+                deps.languages,
+                body=body,
+                ack=ack,
+                respond=respond,
+                client=client,
+            )

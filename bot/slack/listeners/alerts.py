@@ -22,6 +22,7 @@ from bot.blocks.alert import ACK_ACTION, MUTE_ACTION, MUTE_CHOICES, alert_blocks
 from bot.errors import Role, UserError
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
 from storage.repository import (
     acknowledge_incident,
@@ -164,4 +165,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             respond: AsyncRespond,
             client: AsyncWebClient,
         ) -> None:
-            await alert_button(ack, body, action, respond, client, deps)
+            await answering_errors(
+                alert_button(ack, body, action, respond, client, deps),
+                deps.languages,
+                body=body,
+                ack=ack,
+                respond=respond,
+                client=client,
+            )

@@ -34,6 +34,7 @@ from bot.slack.commands import (
     StatusCommand,
     parse_command,
 )
+from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
 from storage.models import CheckTrigger
 from storage.repository import list_orgs
@@ -151,6 +152,17 @@ def status_rows(runtime: Runtime, language: str = "en") -> list[OrgStatusRow]:
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/afas")
     async def _afas(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
-        await afas_command(ack, command, respond, client, deps)
+        await answering_errors(
+            afas_command(ack, command, respond, client, deps),
+            deps.languages,
+            body=body,
+            ack=ack,
+            respond=respond,
+            client=client,
+        )

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.status import status_blocks
+from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
 from bot.slack.listeners.commands import status_rows
 
@@ -31,5 +33,14 @@ async def home_opened(event: dict[str, Any], client: AsyncWebClient, deps: Slack
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.event("app_home_opened")
-    async def _home(event: dict[str, Any], client: AsyncWebClient) -> None:
-        await home_opened(event, client, deps)
+    async def _home(
+        ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await answering_errors(
+            home_opened(event, client, deps),
+            deps.languages,
+            body=body,
+            ack=ack,
+            respond=None,
+            client=client,
+        )

@@ -24,7 +24,7 @@ from bot.errors import Role, as_bot_error
 from bot.i18n import normalise_language, t
 from bot.runtime import Runtime
 from bot.services.registration import TokenNotVerified, register_org
-from bot.slack.errors import message_for
+from bot.slack.errors import answering_errors, message_for
 from bot.slack.listeners import SlackDeps
 from bot.slack.registration_form import form_values, read_submission
 from storage.errors import StorageError
@@ -112,4 +112,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def _submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await register_submission(ack, body, view, client, deps)
+        await answering_errors(
+            register_submission(ack, body, view, client, deps),
+            deps.languages,
+            body=body,
+            ack=ack,
+            respond=None,
+            client=client,
+        )

@@ -140,7 +140,11 @@ def test_the_buttons_recheck_the_org() -> None:
     actions = blocks[-1]
     assert actions["type"] == "actions"
     buttons = [(e["action_id"], e["value"], e["text"]["text"]) for e in actions["elements"]]
-    assert buttons == [("recheck", "acme", "Re-check"), ("recheck_deep", "acme", "Deep check")]
+    assert buttons == [
+        ("recheck", "acme", "Re-check"),
+        ("recheck_deep", "acme", "Deep check"),
+        ("export_dry_run", "acme", "Test export"),
+    ]
     quiet = report_blocks(f.near_misses(), language="en", org_key="acme", with_actions=False)
     assert "actions" not in types(quiet)
 

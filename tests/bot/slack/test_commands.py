@@ -8,6 +8,8 @@ from afas.tokens import AfasToken
 from bot.slack.commands import (
     CheckCommand,
     CommandError,
+    ExportCleanupCommand,
+    ExportCommand,
     HelpCommand,
     RegisterCommand,
     StatusCommand,
@@ -42,7 +44,14 @@ def test_parse(text: str, expected) -> None:
 def test_any_text_parses_to_a_command_and_errors_never_carry_input(text: str) -> None:
     command = parse_command(text)
     assert isinstance(
-        command, CheckCommand | StatusCommand | HelpCommand | RegisterCommand | CommandError
+        command,
+        CheckCommand
+        | StatusCommand
+        | HelpCommand
+        | RegisterCommand
+        | ExportCommand
+        | ExportCleanupCommand
+        | CommandError,
     )
     if isinstance(command, CommandError):
         assert command.reason.startswith("usage.")

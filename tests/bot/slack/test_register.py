@@ -48,7 +48,10 @@ def org_rows(runtime) -> list[Org]:
 
 
 async def test_only_agents_may_open_the_form(bolt, slack) -> None:
-    await dispatch(bolt, command_body(slack, "register", user="U0GUEST"))
+    response = await dispatch(bolt, command_body(slack, "register", user="U0GUEST"))
+    # Acknowledged as such: a refusal raised right after the ack must not make Bolt clear the
+    # acknowledgement and answer Slack with an error after 3 seconds.
+    assert response.status == 200
     (refusal,) = await wait_async(slack, 1)
     assert "Only helpdesk agents can register orgs" in json.dumps(refusal["blocks"])
     assert slack.calls("views.open") == []
