@@ -66,7 +66,7 @@ CLEANUP_ACTION = "export_cleanup"  # "Clean up": finishes an interrupted live ru
 CONFIRM_CALLBACK = "export_live_confirm"
 ACTION_ID = "value"  # every input's action id; the block ids name the fields
 #: The confirmation's optional inputs, by block id (the ``GivenValues`` field each fills).
-FIELDS = ("administration", "journal", "cost_account", "period")
+FIELDS = ("administration", "journal", "cost_account", "vat_code", "period")
 MODAL_TEXT_LIMIT = 24  # title, submit and close of a modal
 MODAL_BLOCKS = 100
 
@@ -85,7 +85,13 @@ _ENV_KIND_KEY = {kind.value: f"env_kind.{kind.value}" for kind in EnvironmentKin
 _PART_LIMIT = 800
 _LINE_LIMIT = 400
 _KEY_LIMIT = 80
-_FIELD_LIMITS = {"administration": 9, "journal": 40, "cost_account": 40, "period": 20}
+_FIELD_LIMITS = {
+    "administration": 9,
+    "journal": 40,
+    "cost_account": 40,
+    "vat_code": 40,
+    "period": 20,
+}
 # Until a run exists, its marker and invoice number are shown by their fixed part.
 _NOT_YET = {"marker": "AFASBOT TEST …", "invoice_id": "AFBT-…"}
 
@@ -97,6 +103,7 @@ class ExportFormValues:
     administration: str = ""
     journal: str = ""
     cost_account: str = ""
+    vat_code: str = ""
     period: str = ""
 
     def get(self, field: str) -> str:

@@ -68,6 +68,9 @@ def export(
     ] = None,
     journal: Annotated[str | None, typer.Option(help="Live: the memorial journal.")] = None,
     accounts: Annotated[str | None, typer.Option(help="Live: the cost ledger account.")] = None,
+    vat_code: Annotated[
+        str | None, typer.Option("--vat-code", help="Live: a purchase VAT code.")
+    ] = None,
     period: Annotated[str | None, typer.Option(help="Live: the period, such as 2026-11.")] = None,
 ) -> None:
     """A test export of a registered org: dry run by default, live with --live."""
@@ -77,13 +80,17 @@ def export(
         fail("--lang must be nl or en")
     if cleanup and live:
         fail("give either --live or --cleanup, not both")
-    given_any = any(v is not None for v in (administration, journal, accounts, period))
+    given_any = any(v is not None for v in (administration, journal, accounts, vat_code, period))
     if given_any and not live:
-        fail("--administration, --journal, --accounts and --period go with --live")
+        fail("--administration, --journal, --accounts, --vat-code and --period go with --live")
     try:
         given = (
             GivenValues.parse(
-                administration=administration, journal=journal, accounts=accounts, period=period
+                administration=administration,
+                journal=journal,
+                accounts=accounts,
+                vat_code=vat_code,
+                period=period,
             )
             if given_any
             else None

@@ -168,3 +168,18 @@ def test_a_process_killed_half_way_leaves_a_run_that_cleanup_finishes(
     assert what_exists(sandbox, name) == left_behind(report)
     (run,) = rows(migrated_url, ExportRun)
     assert run.finished_at is not None
+
+
+def test_a_value_the_bot_cannot_find_is_asked_for_and_then_used(cli, sandbox) -> None:
+    """missing-connectors lacks SBQ_BTW: without a VAT code nothing is written; given, the
+    export uses it and says it came from the agent."""
+    name = "missing-connectors"
+    assert cli.add(name).exit_code == 0
+    refused = cli("export", name, "--live", "--yes")
+    assert refused.exit_code == 2 and "SBQ_BTW" in refused.stderr
+    assert what_exists(sandbox, name) == {}
+    result, body = export(cli, name, "--live", "--yes", "--vat-code", "H0")
+    assert body is not None, result.output
+    assert body["values"]["vat_code"]["value"] == "H0"
+    assert "agent" in body["values"]["vat_code"]["source"]["en"]
+    assert what_exists(sandbox, name) == left_behind(body)

@@ -69,6 +69,7 @@ _PARSE_ARGUMENT = {
     "administration": "administration",
     "journal": "journal",
     "cost_account": "accounts",
+    "vat_code": "vat_code",
     "period": "period",
 }
 _FIELD_ERROR_LIMIT = 150

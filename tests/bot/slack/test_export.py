@@ -254,7 +254,7 @@ async def test_the_confirmation_names_the_org_its_environment_and_every_record(
     assert "(KnSubject, POST): removed again afterwards" in text
     assert "(FiInvoice, PUT)" in text
     inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-    assert inputs == ["administration", "journal", "cost_account", "period"]
+    assert inputs == ["administration", "journal", "cost_account", "vat_code", "period"]
     assert json.loads(view["private_metadata"]) == {"org": "healthy", "language": "en"}
     assert what_exists(sandbox, "healthy") == {}  # nothing before the submission
 
