@@ -24,7 +24,7 @@ from afas.exports.cleanup import cleanup
 from afas.exports.dry_run import dry_run
 from afas.exports.journal import JournalEntry, new_run_id
 from afas.exports.live import live_export
-from afas.exports.report import ExportOverall, ExportReport
+from afas.exports.report import ExportReport
 from afas.exports.values import GivenValues, ValuesResult, discover_values
 from afas.profile import LocalText
 from bot.errors import PermissionRefused, Role, UserError
@@ -95,11 +95,12 @@ async def run_export(
     check = await check_org(runtime, client, org, trigger=CheckTrigger.EXPORT, actor=actor)
     cipher = runtime.require_cipher()
     run_id = new_run_id()
-    dry = await dry_run(
-        client, org.environment, decrypt_token(org, cipher), runtime.profile, org=org.key
-    )
-    if not live or dry.overall is ExportOverall.UNREACHABLE or not check.report.token_accepted:
-        # Nothing is written where AFAS does not let us in: the dry run's report says why.
+    if not live or not check.report.token_accepted:
+        # Nothing is written where AFAS does not let us in: the dry run's report says why. (A
+        # live export runs the same dry run itself, as its preflight.)
+        dry = await dry_run(
+            client, org.environment, decrypt_token(org, cipher), runtime.profile, org=org.key
+        )
         await asyncio.to_thread(_record_dry_run, runtime, org, run_id, dry, actor, live)
         return ExportOutcome(org.key, org.display_name, org.environment.label, run_id, dry)
     values = await discover_values(
