@@ -80,20 +80,31 @@ def unknown_org_text(key: str, suggestions: list[str], *, language: str) -> str:
     return text
 
 
-def usage_blocks(*, language: str, subcommand: str | None = None) -> list[dict]:
-    """How to use ``/afas``; with ``subcommand``, first that it is not known."""
+def usage_blocks(
+    *, language: str, subcommand: str | None = None, suggestion: str | None = None
+) -> list[dict]:
+    """How to use ``/afas``; with ``subcommand``, first that it is not known (and, with
+    ``suggestion``, the nearest one that is)."""
     lang = normalise_language(language)
-    blocks: list[Block] = [_section(usage_text(language=lang, subcommand=subcommand))]
+    blocks: list[Block] = [
+        _section(usage_text(language=lang, subcommand=subcommand, suggestion=suggestion))
+    ]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("message.usage_more", lang))]))
     return to_dicts(blocks)
 
 
-def usage_text(*, language: str, subcommand: str | None = None) -> str:
+def usage_text(
+    *, language: str, subcommand: str | None = None, suggestion: str | None = None
+) -> str:
     lang = normalise_language(language)
     commands = ", ".join(command_code(syntax) for syntax, _ in EVERYONE)
     text = t("message.usage", lang, commands=commands)
     if subcommand:
         unknown = mt("message.unknown_subcommand", lang, subcommand=_key(subcommand))
+        if suggestion:
+            unknown += " " + t(
+                "message.did_you_mean", lang, suggestions=f"`{escape(_key(suggestion))}`"
+            )
         text = f"{unknown}\n{text}"
     return text
 

@@ -5,6 +5,7 @@ Slack message box now and must be rotated."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -68,6 +69,26 @@ Command = (
     | ExportCleanupCommand
     | CommandError
 )
+
+
+#: Every subcommand as typed (English and Dutch), for "did you mean…" on a typo.
+VERBS = (
+    "help",
+    "hulp",
+    "status",
+    "register",
+    "registreer",
+    "check",
+    "controleer",
+    "export",
+    "exporteer",
+)
+
+
+def closest_verb(word: str) -> str | None:
+    """The known subcommand nearest to a mistyped one (``stauts`` -> ``status``), or None."""
+    found = difflib.get_close_matches(word.lower(), VERBS, n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 def parse_command(text: str | None) -> Command:

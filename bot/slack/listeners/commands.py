@@ -32,6 +32,7 @@ from bot.slack.commands import (
     HelpCommand,
     RegisterCommand,
     StatusCommand,
+    closest_verb,
     parse_command,
 )
 from bot.slack.errors import answering_errors
@@ -84,8 +85,13 @@ async def afas_command(
         case CheckCommand(key=key, deep=deep):
             await run_check_command(respond, deps, user, key, deep, language)
         case CommandError(reason="usage.unknown"):
+            typed = _verb(command.get("text"))
             await respond(
-                blocks=usage_blocks(language=language, subcommand=_verb(command.get("text"))),
+                blocks=usage_blocks(
+                    language=language,
+                    subcommand=typed,
+                    suggestion=closest_verb(typed) if typed else None,
+                ),
                 text=usage_text(language=language),
                 response_type="ephemeral",
             )

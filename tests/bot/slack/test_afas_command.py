@@ -182,3 +182,21 @@ async def test_no_token_reaches_slack(bolt, slack, runtime, scenario, caplog) ->
         ):
             assert secret not in sent
             assert secret not in caplog.text
+
+
+async def test_an_unknown_subcommand_gets_the_closest_one_and_the_usage(bolt, slack) -> None:
+    await dispatch(bolt, command_body(slack, "stauts", user="U0GUEST"))
+    (answer,) = await wait_async(slack, 1)
+    text = json.dumps(answer["blocks"])
+    assert "`stauts`" in text and "Did you mean `status`?" in text
+    assert "`/afas check" in text  # the usage follows
+
+
+async def test_a_pasted_token_as_a_subcommand_is_neither_echoed_nor_suggested(
+    bolt, slack, scenario
+) -> None:
+    token = scenario.by_name("healthy").token()
+    await dispatch(bolt, command_body(slack, token.reveal_data(), user="U0GUEST"))
+    (answer,) = await wait_async(slack, 1)
+    text = json.dumps(answer)
+    assert token.reveal_data()[:16] not in text and "rotate" in text

@@ -99,3 +99,19 @@ def test_the_token_pasted_reason_tells_the_agent_to_rotate_in_both_languages() -
 )
 def test_any_bare_data_string_in_a_command_is_refused(data: str, noise: str) -> None:
     assert parse_command(f"check {data} {noise}") == CommandError("usage.token_pasted")
+
+
+@pytest.mark.parametrize(
+    ("typed", "closest"),
+    [("stauts", "status"), ("chek", "check"), ("exprot", "export"), ("regsiter", "register")],
+)
+def test_a_mistyped_subcommand_has_a_closest_one(typed: str, closest: str) -> None:
+    from bot.slack.commands import closest_verb
+
+    assert closest_verb(typed) == closest
+
+
+def test_a_word_like_no_subcommand_has_none() -> None:
+    from bot.slack.commands import closest_verb
+
+    assert closest_verb("frobnicate") is None
