@@ -25,10 +25,11 @@ COMMAND = "/afas"
 EVERYONE = (
     ("check <org>", "help.cmd.check"),
     ("check <org> deep", "help.cmd.check_deep"),
+    ("history <org>", "help.cmd.history"),
     ("status", "help.cmd.status"),
     ("help", "help.cmd.help"),
 )
-# Only what the bot handles: mute, history, handover (agents) and remove (admins) join these
+# Only what the bot handles: mute, handover (agents) and remove (admins) join these
 # lists with their listeners.
 AGENTS = (
     ("register", "help.cmd.register"),

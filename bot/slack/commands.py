@@ -29,6 +29,11 @@ class StatusCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryCommand:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class HelpCommand:
     pass
 
@@ -64,6 +69,7 @@ Command = (
     CheckCommand
     | StatusCommand
     | HelpCommand
+    | HistoryCommand
     | RegisterCommand
     | ExportCommand
     | ExportCleanupCommand
@@ -82,6 +88,8 @@ VERBS = (
     "controleer",
     "export",
     "exporteer",
+    "history",
+    "geschiedenis",
 )
 
 
@@ -111,6 +119,10 @@ def parse_command(text: str | None) -> Command:
         if len(options) > 1 or (options and options[0] not in _DEEP):
             return CommandError("usage.check_options")
         return CheckCommand(key, deep=bool(options))
+    if verb in ("history", "geschiedenis"):
+        if len(rest) != 1:
+            return CommandError("usage.history_needs_key")
+        return HistoryCommand(rest[0]) if _KEY.fullmatch(rest[0]) else CommandError("usage.bad_key")
     if verb in ("export", "exporteer"):
         return _export(rest)
     return CommandError("usage.unknown")

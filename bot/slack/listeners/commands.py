@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
@@ -18,6 +18,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import help_blocks
+from bot.blocks.history import CheckLine, IncidentLine, history_blocks, history_text
 from bot.blocks.messages import checking_blocks, checking_text, usage_blocks, usage_text
 from bot.blocks.register import register_modal
 from bot.blocks.report import report_blocks, report_text
@@ -30,6 +31,7 @@ from bot.slack.commands import (
     CheckCommand,
     CommandError,
     HelpCommand,
+    HistoryCommand,
     RegisterCommand,
     StatusCommand,
     closest_verb,
@@ -38,10 +40,11 @@ from bot.slack.commands import (
 from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
 from storage.models import CheckTrigger
-from storage.repository import list_orgs
+from storage.repository import get_org, list_orgs, org_history, org_incidents
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z]{1,20}")
+HISTORY_WINDOW = timedelta(days=30)
 
 
 async def afas_command(
@@ -80,6 +83,17 @@ async def afas_command(
             await respond(
                 blocks=status_blocks(rows, language=language, now=datetime.now(UTC)),
                 text=t("status.title", language),
+                response_type="ephemeral",
+            )
+        case HistoryCommand(key=key):
+            key_, display_name, checks, incidents = await asyncio.to_thread(
+                history_rows, deps.runtime, key, datetime.now(UTC)
+            )
+            await respond(
+                blocks=history_blocks(
+                    key_, display_name, checks, incidents, language=language, now=datetime.now(UTC)
+                ),
+                text=history_text(key_, language=language),
                 response_type="ephemeral",
             )
         case CheckCommand(key=key, deep=deep):
@@ -138,6 +152,23 @@ async def run_check_command(
         response_type="ephemeral",
         replace_original=replace,
     )
+
+
+def history_rows(
+    runtime: Runtime, key: str, now: datetime
+) -> tuple[str, str, list[CheckLine], list[IncidentLine]]:
+    """The org's latest 10 checks and its incidents of the last 30 days (``UnknownOrgError``)."""
+    with runtime.session() as session:
+        org = get_org(session, key)
+        checks = [
+            CheckLine(run.started_at, run.trigger, run.overall_state)
+            for run in org_history(session, org.key, limit=10)
+        ]
+        incidents = [
+            IncidentLine(i.opened_at, i.closed_at, i.acknowledged_by)
+            for i in reversed(org_incidents(session, org.key, since=now - HISTORY_WINDOW))
+        ]
+        return org.key, org.display_name, checks, incidents
 
 
 def status_rows(runtime: Runtime, language: str = "en") -> list[OrgStatusRow]:

@@ -9,8 +9,8 @@ from tests.bot.blocks.helpers import assert_within_slack_limits, contexts, dump,
 
 EVERYONE = ["check &lt;org&gt;`", "check &lt;org&gt; deep`", "/afas status`", "/afas help`"]
 AGENTS = ["/afas register`"]
-# Not handled yet, so never offered: mute, history, handover (agents), remove (admins).
-NOT_YET = ["mute &lt;org&gt;", "history &lt;org&gt;", "handover &lt;org&gt;", "remove &lt;org&gt;"]
+# Not handled yet, so never offered: mute, handover (agents), remove (admins).
+NOT_YET = ["mute &lt;org&gt;", "handover &lt;org&gt;", "remove &lt;org&gt;"]
 
 
 def shown(blocks: list[dict], commands: list[str]) -> list[bool]:

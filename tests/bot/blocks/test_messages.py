@@ -59,8 +59,8 @@ def test_a_typed_token_is_never_echoed() -> None:
 def test_usage_lists_the_commands_everyone_may_use() -> None:
     blocks = usage_blocks(language="en")
     assert sections(blocks) == [
-        "Usage: `/afas check &lt;org&gt;`, `/afas check &lt;org&gt; deep`, `/afas status`, "
-        "`/afas help`"
+        "Usage: `/afas check &lt;org&gt;`, `/afas check &lt;org&gt; deep`, "
+        "`/afas history &lt;org&gt;`, `/afas status`, `/afas help`"
     ]
     assert contexts(blocks) == ["Type `/afas help` for all commands."]
     dutch = usage_text(language="nl", subcommand="<@U1>")

@@ -200,3 +200,37 @@ async def test_a_pasted_token_as_a_subcommand_is_neither_echoed_nor_suggested(
     (answer,) = await wait_async(slack, 1)
     text = json.dumps(answer)
     assert token.reveal_data()[:16] not in text and "rotate" in text
+
+
+async def test_history_lists_the_latest_checks_and_the_incidents_of_30_days(
+    bolt, slack, runtime, scenario
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.repository import close_incident, get_org, open_incident
+
+    register(runtime, scenario, "revoked-token")
+    await dispatch(bolt, command_body(slack, "check revoked-token", user="U0GUEST"))
+    await wait_async(slack, 2)
+    now = datetime.now(UTC)
+    with runtime.session() as session:
+        org = get_org(session, "revoked-token")
+        old, _ = open_incident(session, org, kind="old", opened_at=now - timedelta(days=40))
+        close_incident(session, old.id, closed_at=now - timedelta(days=39))
+        done, _ = open_incident(session, org, kind="org", opened_at=now - timedelta(hours=5))
+        close_incident(session, done.id, closed_at=now - timedelta(hours=3))
+        open_incident(session, org, kind="org", opened_at=now - timedelta(minutes=30))
+    slack.clear()
+    await dispatch(bolt, command_body(slack, "history revoked-token", user="U0GUEST"))
+    (answer,) = await wait_async(slack, 1)
+    text = json.dumps(answer["blocks"])
+    assert "on request" in text and "Failing" in text  # the check: why and its state
+    assert "lasted 2 h" in text and "still open" in text
+    assert text.count("UTC") == 3  # one check and two incidents; the 40-day-old one is left out
+
+
+async def test_history_of_an_unknown_org_names_the_known_ones(bolt, slack, runtime, scenario):
+    register(runtime, scenario, "healthy")
+    await dispatch(bolt, command_body(slack, "geschiedenis helthy", user="U0AGENT"))
+    (answer,) = await wait_async(slack, 1)
+    assert "healthy" in json.dumps(answer["blocks"])

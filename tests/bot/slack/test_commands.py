@@ -115,3 +115,19 @@ def test_a_word_like_no_subcommand_has_none() -> None:
     from bot.slack.commands import closest_verb
 
     assert closest_verb("frobnicate") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("history acme", "HistoryCommand"),
+        ("GESCHIEDENIS Acme", "HistoryCommand"),
+        ("history", "usage.history_needs_key"),
+        ("history acme now", "usage.history_needs_key"),
+        ("history Acme_BV!", "usage.bad_key"),
+    ],
+)
+def test_history_takes_one_org_key(text: str, expected: str) -> None:
+    parsed = parse_command(text)
+    name = type(parsed).__name__
+    assert (parsed.reason if name == "CommandError" else name) == expected
