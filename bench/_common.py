@@ -297,6 +297,31 @@ LATENCY_COLUMNS = (
 )
 
 
+def speedup_row(
+    mode: str,
+    requests: int,
+    rounds: int,
+    variants: dict[str, list[dict[str, Any]]],
+    latency_ms: int,
+) -> dict[str, Any]:
+    """One mode's figures: medians and minima of both variants, the bounds (one latency per
+    request one after another; one per round of concurrent requests) and the ratios."""
+    concurrent = [r["wall_ms"] for r in variants["concurrent"]]
+    sequential = [r["wall_ms"] for r in variants["sequential"]]
+    return {
+        "mode": mode,
+        "requests": requests,
+        "concurrent_median_ms": round(statistics.median(concurrent), 1),
+        "concurrent_min_ms": round(min(concurrent), 1),
+        "sequential_median_ms": round(statistics.median(sequential), 1),
+        "sequential_min_ms": round(min(sequential), 1),
+        "sequential_theory_ms": requests * latency_ms,
+        "concurrent_theory_ms": rounds * latency_ms,
+        "speedup": round(statistics.median(sequential) / statistics.median(concurrent), 2),
+        "speedup_theory": round(requests / rounds, 2),
+    }
+
+
 def speedup_table(rows: Sequence[dict[str, Any]], title: str) -> Table:
     """The latency benches' table: one row per mode, medians, minima, bounds and ratios."""
     out = Table(title=title)

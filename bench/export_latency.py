@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from bench._common import (
     SandboxEntry,
     latency_args,
     latency_main,
+    speedup_row,
 )
 
 SCRIPT = "export_latency"
@@ -159,22 +159,7 @@ def summarise(
         else:
             writes = requests - VALUE_READS - 6
             rounds = math.ceil(VALUE_READS / limit) + math.ceil(6 / limit) + writes
-        concurrent = [r["wall_ms"] for r in variants["concurrent"]]
-        sequential = [r["wall_ms"] for r in variants["sequential"]]
-        rows.append(
-            {
-                "mode": mode,
-                "requests": requests,
-                "concurrent_median_ms": round(statistics.median(concurrent), 1),
-                "concurrent_min_ms": round(min(concurrent), 1),
-                "sequential_median_ms": round(statistics.median(sequential), 1),
-                "sequential_min_ms": round(min(sequential), 1),
-                "sequential_theory_ms": requests * latency_ms,
-                "concurrent_theory_ms": rounds * latency_ms,
-                "speedup": round(statistics.median(sequential) / statistics.median(concurrent), 2),
-                "speedup_theory": round(requests / rounds, 2),
-            }
-        )
+        rows.append(speedup_row(mode, requests, rounds, variants, latency_ms))
     return rows, problems
 
 

@@ -83,11 +83,10 @@ def register_error_handler(app: AsyncApp, languages: ReaderLanguages) -> None:
 async def answering_errors(
     work: Awaitable[None],
     languages: ReaderLanguages,
-    *,
     body: dict[str, Any],
     ack: AsyncAck,
-    respond: AsyncRespond | None,
     client: AsyncWebClient,
+    respond: AsyncRespond | None = None,
 ) -> None:
     """Run a listener's work and answer what it raises after its acknowledgement here.
 

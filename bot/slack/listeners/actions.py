@@ -65,8 +65,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await answering_errors(
                 recheck(ack, body, action, respond, deps),
                 deps.languages,
-                body=body,
-                ack=ack,
-                respond=respond,
-                client=client,
+                body,
+                ack,
+                client,
+                respond,
             )

@@ -168,8 +168,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await answering_errors(
                 alert_button(ack, body, action, respond, client, deps),
                 deps.languages,
-                body=body,
-                ack=ack,
-                respond=respond,
-                client=client,
+                body,
+                ack,
+                client,
+                respond,
             )

@@ -198,8 +198,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await answering_errors(
             afas_command(ack, command, respond, client, deps),
             deps.languages,
-            body=body,
-            ack=ack,
-            respond=respond,
-            client=client,
+            body,
+            ack,
+            client,
+            respond,
         )

@@ -36,11 +36,4 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def _home(
         ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await answering_errors(
-            home_opened(event, client, deps),
-            deps.languages,
-            body=body,
-            ack=ack,
-            respond=None,
-            client=client,
-        )
+        await answering_errors(home_opened(event, client, deps), deps.languages, body, ack, client)

@@ -393,10 +393,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await answering_errors(
             listeners.command(ack, command, respond, client),
             deps.languages,
-            body=body,
-            ack=ack,
-            respond=respond,
-            client=client,
+            body,
+            ack,
+            client,
+            respond,
         )
 
     for action_id in (EXPORT_ACTION, EXPORT_LIVE_ACTION, CLEANUP_ACTION):
@@ -412,10 +412,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await answering_errors(
                 listeners.button(ack, body, action, respond, client),
                 deps.languages,
-                body=body,
-                ack=ack,
-                respond=respond,
-                client=client,
+                body,
+                ack,
+                client,
+                respond,
             )
 
     @app.view(CONFIRM_CALLBACK)
@@ -425,8 +425,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await answering_errors(
             listeners.confirmation_submitted(ack, body, view, client),
             deps.languages,
-            body=body,
-            ack=ack,
-            respond=None,
-            client=client,
+            body,
+            ack,
+            client,
         )

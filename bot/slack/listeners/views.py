@@ -113,10 +113,5 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await answering_errors(
-            register_submission(ack, body, view, client, deps),
-            deps.languages,
-            body=body,
-            ack=ack,
-            respond=None,
-            client=client,
+            register_submission(ack, body, view, client, deps), deps.languages, body, ack, client
         )
