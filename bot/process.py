@@ -27,6 +27,7 @@ from bot.alerting.delivery import Delivery, drain_outbox
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.app import SlackRunner, create_slack_app, web_client
+from bot.slack.background import Background
 from bot.sweep import sweep
 from storage.repository import release_leases
 
@@ -218,14 +219,21 @@ class SlackConfig:
     def runner(
         self, runtime: Runtime, client: AfasClient, slack_client: AsyncWebClient
     ) -> SlackRunner:
+        background = Background()
         app = create_slack_app(
             runtime,
             client,
             client=slack_client,
             signing_secret=self.signing_secret or "",
+            background=background,
         )
         return SlackRunner(
-            app, mode=self.mode, app_token=self.app_token, host=self.host, port=self.port
+            app,
+            mode=self.mode,
+            app_token=self.app_token,
+            host=self.host,
+            port=self.port,
+            background=background,
         )
 
     def __repr__(self) -> str:  # the tokens stay out of logs and tracebacks

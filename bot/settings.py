@@ -42,10 +42,12 @@ class Settings(BaseSettings):
     slack_host: str = "0.0.0.0"
     slack_port: int = Field(3000, ge=0, le=65535)
     slack_api_url: str | None = None  # another Web API base URL (tests)
-    # Who may do what: helpdesk agents (a user group and/or user ids) and admins (user ids).
-    slack_agent_usergroup: str | None = None
+    # Who may do what: helpdesk agents (one or more user groups and/or user ids) and admins
+    # (user ids and/or a user group). Lists are comma- or space-separated.
+    slack_agent_usergroup: str | None = None  # one or more user group ids (S…)
     slack_agent_user_ids: str = ""
     slack_admin_user_ids: str = ""
+    slack_admin_usergroup: str | None = None
 
     # Alerts (a scheduled check's state change posts to the org's alert channel)
     alert_open_after: int = Field(2, ge=1, le=20)  # consecutive bad checks
@@ -58,6 +60,15 @@ class Settings(BaseSettings):
     # Test exports: a live run's lease, renewed at every step; a clean-up takes over a run
     # (whose process may have died) only once it has run out. Longer than one step can take.
     export_lease_seconds: float = Field(120.0, gt=0, le=3600)
+
+    # Watch (`/afas watch`): re-check every so many seconds, for at most so many minutes.
+    watch_interval_seconds: float = Field(30.0, ge=5, le=300)
+    watch_max_minutes: float = Field(20.0, ge=1, le=120)
+
+    # App Home: re-published after a state change (at most once per debounce interval) for the
+    # users who opened it within the last so many minutes.
+    home_refresh_seconds: float = Field(10.0, ge=1, le=3600)
+    home_viewer_minutes: float = Field(30.0, ge=1, le=1440)
 
     # People and processes
     language: Literal["nl", "en"] = "en"

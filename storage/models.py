@@ -49,6 +49,7 @@ class CheckTrigger(StrEnum):
     REGISTRATION = "registration"
     CLI = "cli"
     EXPORT = "export"
+    WATCH = "watch"
 
 
 class OrgState(StrEnum):
@@ -81,6 +82,7 @@ class Org(StorageModel, table=True):
     lease_owner: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     mute_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    muted_by: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
     current_state: str | None = Field(default=None, sa_type=String(16))
     last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: str = Field(sa_type=String(ACTOR_MAX))
@@ -250,4 +252,24 @@ class ExportRecord(StorageModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
-TABLES = (Org, CheckRun, Incident, AuditEvent, OutboxMessage, ExportRun, ExportRecord)
+class Watch(StorageModel, table=True):
+    """A live watch of one org (``/afas watch``): the one Slack message it edits in place, who
+    started it and until when. One per org (unique). The replica running it holds a lease,
+    renewed at every re-check; a watch whose lease ran out belongs to a process that stopped,
+    and whoever finds it ends it, saying so in its message (a watch survives nothing)."""
+
+    __tablename__ = "watches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", ondelete="CASCADE", unique=True)
+    channel: str = Field(sa_type=String(SLACK_ID_MAX))
+    ts: str | None = Field(default=None, sa_type=String(32))
+    language: str = Field(default="en", sa_type=String(8))
+    started_by: str = Field(sa_type=String(ACTOR_MAX))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+TABLES = (Org, CheckRun, Incident, AuditEvent, OutboxMessage, ExportRun, ExportRecord, Watch)

@@ -403,10 +403,12 @@ def mute_org(
     actor: str,
     now: datetime | None = None,
 ) -> Org:
-    """Mute an org's alerts until ``until`` (None unmutes). Checks keep running."""
+    """Mute an org's alerts until ``until`` (None unmutes), remembering who did. Checks keep
+    running."""
     now = now or utcnow()
     org = get_org(session, key)
     org.mute_until = until
+    org.muted_by = normalize_actor(actor) if until is not None else None
     _touch(org, actor, now)
     session.flush()
     add_audit_event(

@@ -37,6 +37,7 @@ TRIGGER_KEYS = {
     "registration": "history.trigger.registration",
     "export": "history.trigger.export",
     "cli": "history.trigger.cli",
+    "watch": "history.trigger.watch",
 }
 
 

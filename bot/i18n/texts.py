@@ -1,6 +1,7 @@
 """The texts the Slack side shows, in Dutch and English, and the reader's language.
 
-The texts live in ``catalogue.toml`` next to this file: one entry per key, ``{ nl = "…",
+The texts live in ``catalogue.toml`` next to this file (and one file per feature in
+``catalogue/``): one entry per key, ``{ nl = "…",
 en = "…" }``, keys nested in tables (``[report] guide = …`` is ``report.guide``). The file is
 validated when it is first loaded: every key has both languages, non-empty, with the same
 ``{placeholders}`` (plain names only, no format specs). A broken catalogue fails loudly at
@@ -115,12 +116,29 @@ def _entry(key: str, value: Mapping[str, object]) -> dict[Language, str]:
 
 @cache
 def load_catalogue() -> Mapping[str, Mapping[Language, str]]:
-    """The built-in catalogue, read once from the installed package and validated."""
-    raw = resources.files("bot.i18n").joinpath("catalogue.toml").read_text(encoding="utf-8")
-    try:
-        return parse_catalogue(raw)
-    except CatalogueError as exc:
-        raise CatalogueError(f"bot/i18n/catalogue.toml: {exc}") from None
+    """The built-in catalogue, read once from the installed package and validated:
+    ``catalogue.toml`` and one file per feature in ``catalogue/`` (``catalogue/watch.toml``…).
+    A key defined in two files is an error naming both."""
+    package = resources.files("bot.i18n")
+    files = [package.joinpath("catalogue.toml")]
+    folder = package.joinpath("catalogue")
+    if folder.is_dir():
+        files += sorted(
+            (f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name
+        )
+    merged: dict[str, dict[Language, str]] = {}
+    origin: dict[str, str] = {}
+    for file in files:
+        name = "bot/i18n/" + ("catalogue/" if file != files[0] else "") + file.name
+        try:
+            entries = parse_catalogue(file.read_text(encoding="utf-8"))
+        except CatalogueError as exc:
+            raise CatalogueError(f"{name}: {exc}") from None
+        for key, texts in entries.items():
+            if key in merged:
+                raise CatalogueError(f"{name}: {key} is also defined in {origin[key]}")
+            merged[key], origin[key] = texts, name
+    return merged
 
 
 def has_key(key: str) -> bool:

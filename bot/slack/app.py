@@ -12,8 +12,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.runtime import Runtime
+from bot.slack.background import Background
 from bot.slack.errors import register_error_handler
-from bot.slack.listeners import SlackDeps, actions, alerts, commands, events, exports, views
+from bot.slack.listeners import (
+    SlackDeps,
+    actions,
+    alerts,
+    commands,
+    events,
+    exports,
+    handover,
+    mute,
+    org_admin,
+    views,
+    watch,
+)
 from bot.slack.locale import ReaderLanguages
 from bot.slack.permissions import Roles, user_ids
 
@@ -50,6 +63,7 @@ def create_slack_app(
     client: AsyncWebClient,
     signing_secret: str,
     roles: Roles | None = None,
+    background: Background | None = None,
 ) -> AsyncApp:
     """The Bolt app with its listeners. Requests are verified with the signing secret (HTTP
     mode); the bot token is checked with ``auth.test`` on the first request."""
@@ -63,6 +77,7 @@ def create_slack_app(
         afas=afas,
         languages=ReaderLanguages(client),
         roles=roles or roles_from_settings(runtime, client),
+        background=background or Background(),
     )
     exports.register(app, deps)  # before commands: it takes `/afas export …` by a matcher
     commands.register(app, deps)
@@ -70,6 +85,10 @@ def create_slack_app(
     views.register(app, deps)
     alerts.register(app, deps)
     events.register(app, deps)
+    mute.register(app, deps)
+    org_admin.register(app, deps)
+    watch.register(app, deps)
+    handover.register(app, deps)
     register_error_handler(app, deps.languages)
     return app
 
@@ -79,13 +98,22 @@ class SlackRunner:
     ``/slack/events``), started and stopped on the running event loop."""
 
     def __init__(
-        self, app: AsyncApp, *, mode: str, app_token: str | None, host: str, port: int
+        self,
+        app: AsyncApp,
+        *,
+        mode: str,
+        app_token: str | None,
+        host: str,
+        port: int,
+        background: Background | None = None,
     ) -> None:
         self.app, self.mode, self.app_token, self.host, self.port = app, mode, app_token, host, port
+        self.background = background or Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        await self.background.start()
         if self.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, self.app_token)
             await self._socket.connect_async()
@@ -99,6 +127,7 @@ class SlackRunner:
             self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        await self.background.stop()
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:

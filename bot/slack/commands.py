@@ -59,6 +59,47 @@ class ExportCleanupCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class MuteCommand:
+    """``mute <org> <duration>``: ``words`` is the duration as typed (lower case), read by
+    ``bot.slack.durations``."""
+
+    key: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnmuteCommand:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RotateCommand:
+    """Opens the token form for an existing org (the token never goes in a command)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class EditCommand:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveCommand:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchCommand:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverCommand:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class CommandError:
     """Bad input: ``reason`` is a catalogue key (``usage.*``); nothing of the input repeated."""
 
@@ -73,8 +114,32 @@ Command = (
     | RegisterCommand
     | ExportCommand
     | ExportCleanupCommand
+    | MuteCommand
+    | UnmuteCommand
+    | RotateCommand
+    | EditCommand
+    | RemoveCommand
+    | WatchCommand
+    | HandoverCommand
     | CommandError
 )
+
+#: Subcommands that take exactly one org key: verb (English and Dutch) -> command type, and
+#: the catalogue key of the usage line shown when the key is missing.
+_ONE_KEY: dict[str, tuple[type, str]] = {
+    "unmute": (UnmuteCommand, "usage.unmute_needs_key"),
+    "ontdemp": (UnmuteCommand, "usage.unmute_needs_key"),
+    "rotate": (RotateCommand, "usage.rotate_needs_key"),
+    "vervang": (RotateCommand, "usage.rotate_needs_key"),
+    "edit": (EditCommand, "usage.edit_needs_key"),
+    "wijzig": (EditCommand, "usage.edit_needs_key"),
+    "remove": (RemoveCommand, "usage.remove_needs_key"),
+    "verwijder": (RemoveCommand, "usage.remove_needs_key"),
+    "watch": (WatchCommand, "usage.watch_needs_key"),
+    "volg": (WatchCommand, "usage.watch_needs_key"),
+    "handover": (HandoverCommand, "usage.handover_needs_key"),
+    "overdracht": (HandoverCommand, "usage.handover_needs_key"),
+}
 
 
 #: Every subcommand as typed (English and Dutch), for "did you mean…" on a typo.
@@ -90,12 +155,15 @@ VERBS = (
     "exporteer",
     "history",
     "geschiedenis",
+    "mute",
+    "demp",
+    *_ONE_KEY,
 )
 
 
 def closest_verb(word: str) -> str | None:
     """The known subcommand nearest to a mistyped one (``stauts`` -> ``status``), or None."""
-    found = difflib.get_close_matches(word.lower(), VERBS, n=1, cutoff=0.6)
+    found = difflib.get_close_matches(word.lower(), VERBS, n=1, cutoff=0.7)
     return found[0] if found else None
 
 
@@ -125,6 +193,17 @@ def parse_command(text: str | None) -> Command:
         return HistoryCommand(rest[0]) if _KEY.fullmatch(rest[0]) else CommandError("usage.bad_key")
     if verb in ("export", "exporteer"):
         return _export(rest)
+    if verb in ("mute", "demp"):
+        if len(rest) < 2:
+            return CommandError("usage.mute_needs_duration")
+        if not _KEY.fullmatch(rest[0]):
+            return CommandError("usage.bad_key")
+        return MuteCommand(rest[0], tuple(rest[1:]))
+    if verb in _ONE_KEY:
+        kind, usage = _ONE_KEY[verb]
+        if len(rest) != 1:
+            return CommandError(usage)
+        return kind(rest[0]) if _KEY.fullmatch(rest[0]) else CommandError("usage.bad_key")
     return CommandError("usage.unknown")
 
 

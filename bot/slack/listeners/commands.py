@@ -30,15 +30,23 @@ from bot.services.checks import check_org
 from bot.slack.commands import (
     CheckCommand,
     CommandError,
+    EditCommand,
+    HandoverCommand,
     HelpCommand,
     HistoryCommand,
+    MuteCommand,
     RegisterCommand,
+    RemoveCommand,
+    RotateCommand,
     StatusCommand,
+    UnmuteCommand,
+    WatchCommand,
     closest_verb,
     parse_command,
 )
 from bot.slack.errors import answering_errors
-from bot.slack.listeners import SlackDeps
+from bot.slack.listeners import SlackDeps, handover, mute, org_admin, watch
+from bot.slack.listeners.deps import CommandContext
 from storage.models import CheckTrigger
 from storage.repository import get_org, list_orgs, org_history, org_incidents
 
@@ -98,6 +106,25 @@ async def afas_command(
             )
         case CheckCommand(key=key, deep=deep):
             await run_check_command(respond, deps, user, key, deep, language)
+        case (
+            MuteCommand()
+            | UnmuteCommand()
+            | RotateCommand()
+            | EditCommand()
+            | RemoveCommand()
+            | WatchCommand()
+            | HandoverCommand()
+        ):
+            ctx = CommandContext(
+                user=user,
+                language=language,
+                channel=command.get("channel_id", ""),
+                trigger_id=command.get("trigger_id", ""),
+                respond=respond,
+                client=client,
+                deps=deps,
+            )
+            await _ORG_COMMANDS[type(parsed)](ctx, parsed)
         case CommandError(reason="usage.unknown"):
             typed = _verb(command.get("text"))
             await respond(
@@ -111,6 +138,18 @@ async def afas_command(
             )
         case CommandError(reason=reason):
             raise UserError(reason)
+
+
+#: The subcommands about one org that live in their own modules, by command type.
+_ORG_COMMANDS: dict[type, Any] = {
+    MuteCommand: mute.mute_command,
+    UnmuteCommand: mute.unmute_command,
+    RotateCommand: org_admin.rotate_command,
+    EditCommand: org_admin.edit_command,
+    RemoveCommand: org_admin.remove_command,
+    WatchCommand: watch.watch_command,
+    HandoverCommand: handover.handover_command,
+}
 
 
 def _verb(text: str | None) -> str | None:

@@ -8,11 +8,19 @@ from afas.tokens import AfasToken
 from bot.slack.commands import (
     CheckCommand,
     CommandError,
+    EditCommand,
     ExportCleanupCommand,
     ExportCommand,
+    HandoverCommand,
     HelpCommand,
+    MuteCommand,
     RegisterCommand,
+    RemoveCommand,
+    RotateCommand,
     StatusCommand,
+    UnmuteCommand,
+    WatchCommand,
+    closest_verb,
     parse_command,
 )
 
@@ -87,8 +95,8 @@ def test_a_pasted_token_is_refused_with_its_own_reason(text: str) -> None:
 def test_the_token_pasted_reason_tells_the_agent_to_rotate_in_both_languages() -> None:
     from bot.i18n import t
 
-    assert "rotate it" in t("usage.token_pasted", "en")
-    assert "vervang het" in t("usage.token_pasted", "nl")
+    assert "`/afas rotate`" in t("usage.token_pasted", "en")
+    assert "`/afas vervang`" in t("usage.token_pasted", "nl")
 
 
 @given(
@@ -131,3 +139,37 @@ def test_history_takes_one_org_key(text: str, expected: str) -> None:
     parsed = parse_command(text)
     name = type(parsed).__name__
     assert (parsed.reason if name == "CommandError" else name) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mute ACME 2h", MuteCommand("acme", ("2h",))),
+        ("demp acme tot 2026-12-24 18:00", MuteCommand("acme", ("tot", "2026-12-24", "18:00"))),
+        ("unmute acme", UnmuteCommand("acme")),
+        ("ontdemp acme", UnmuteCommand("acme")),
+        ("rotate acme", RotateCommand("acme")),
+        ("vervang acme", RotateCommand("acme")),
+        ("edit acme", EditCommand("acme")),
+        ("wijzig acme", EditCommand("acme")),
+        ("remove acme", RemoveCommand("acme")),
+        ("verwijder acme", RemoveCommand("acme")),
+        ("watch acme", WatchCommand("acme")),
+        ("volg acme", WatchCommand("acme")),
+        ("handover acme", HandoverCommand("acme")),
+        ("overdracht Acme", HandoverCommand("acme")),
+        ("mute acme", CommandError("usage.mute_needs_duration")),
+        ("mute ac_me 2h", CommandError("usage.bad_key")),
+        ("rotate", CommandError("usage.rotate_needs_key")),
+        ("remove acme now", CommandError("usage.remove_needs_key")),
+        ("watch -x", CommandError("usage.bad_key")),
+        ("handover", CommandError("usage.handover_needs_key")),
+    ],
+)
+def test_the_org_subcommands_parse_in_both_languages(text: str, expected) -> None:
+    assert parse_command(text) == expected
+
+
+def test_a_typo_of_a_new_subcommand_gets_the_closest_one() -> None:
+    assert closest_verb("handovr") == "handover"
+    assert closest_verb("unmtue") == "unmute"
