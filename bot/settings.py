@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,7 +73,19 @@ class Settings(BaseSettings):
 
     # People and processes
     language: Literal["nl", "en"] = "en"
+    timezone: str = "Europe/Amsterdam"  # the bot's time zone: times typed and shown to people
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Amsterdam)"
+            ) from None
+        return value
 
     @field_validator("afas_url_template")
     @classmethod
