@@ -16,7 +16,8 @@ import os
 import signal
 import socket
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,10 +25,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.alerting.delivery import Delivery, drain_outbox
+from bot.health import Readiness
 from bot.runtime import Runtime
+from bot.serving import Server
 from bot.settings import Settings
-from bot.slack.app import SlackRunner, create_slack_app, web_client
+from bot.slack.app import create_slack_app, web_client
 from bot.slack.background import Background
+from bot.slack.config import SlackSettingsError, contradictions, slack_mode
 from bot.sweep import sweep
 from storage.repository import release_leases
 
@@ -57,8 +61,10 @@ class BotProcess:
         *,
         owner: str | None = None,
         alerts: AlertSender | None = None,
+        readiness: Readiness | None = None,
     ) -> None:
         self.runtime = runtime
+        self.readiness = readiness
         self.owner = owner or replica_id()
         self.sweeps = 0
         self.delivered = 0
@@ -72,6 +78,8 @@ class BotProcess:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
+        if self.readiness is not None:
+            self.readiness.ticked()
         try:
             settings = self.runtime.settings
             result = await sweep(
@@ -151,35 +159,60 @@ class BotProcess:
             return release_leases(session, owner=self.owner)
 
 
-async def serve_until_signalled(runtime: Runtime, slack: SlackConfig | None) -> BotProcess:
-    """Run the scheduled checks (and the Slack app, when configured) until SIGTERM or SIGINT."""
+async def serve_until_signalled(
+    runtime: Runtime,
+    slack: SlackConfig | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    started: Callable[[Server], None] | None = None,
+) -> BotProcess:
+    """Run the scheduled checks, the health endpoints and (when configured) the Slack app until
+    SIGTERM or SIGINT. ``ServeError`` when the address cannot be used."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    settings = runtime.settings
+    readiness = Readiness(runtime, tick_seconds=settings.scheduler_tick_seconds)
     async with runtime.afas_client() as client:
-        slack_client = web_client(slack.bot_token, base_url=slack.api_url) if slack else None
-        alerts = (
-            AlertSender(
+        alerts = None
+        background = Background()
+        app = None
+        if slack is not None:
+            slack_client = web_client(slack.bot_token, base_url=slack.api_url)
+            alerts = AlertSender(
                 web_client(slack.bot_token, base_url=slack.api_url, retry_rate_limits=False),
                 Delivery(
-                    language=runtime.settings.alert_language,
-                    default_channel=runtime.settings.slack_default_alert_channel,
+                    language=settings.alert_language,
+                    default_channel=settings.slack_default_alert_channel,
                 ),
             )
-            if slack_client is not None
-            else None
+            app = create_slack_app(
+                runtime,
+                client,
+                client=slack_client,
+                signing_secret=slack.signing_secret or "",
+                background=background,
+            )
+        service = BotProcess(runtime, client, alerts=alerts, readiness=readiness)
+        server = Server(
+            readiness,
+            host=settings.slack_host if host is None else host,
+            port=settings.slack_port if port is None else port,
+            app=app,
+            mode=slack.mode if slack else None,
+            app_token=slack.app_token if slack else None,
+            background=background,
         )
-        service = BotProcess(runtime, client, alerts=alerts)
-        runner = slack.runner(runtime, client, slack_client) if slack else None
-        if runner is not None:
-            await runner.start()
-            log.info("Slack app running in %s mode", runner.mode)
+        await server.start()
+        if started is not None:
+            started(server)
+        log.info("listening on %s:%d; Slack app: %s", server.host, server.port, server.mode)
         try:
             await service.run(stop)
         finally:
-            if runner is not None:
-                await runner.stop()
+            await server.stop()
     return service
 
 
@@ -196,19 +229,22 @@ class SlackConfig:
     api_url: str | None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackConfig | None:
-        """None when no bot token is set; ``ValueError`` naming what is missing."""
+    def from_settings(
+        cls, settings: Settings, environ: Mapping[str, str] | None = None
+    ) -> SlackConfig | None:
+        """None when no bot token is set; ``SlackSettingsError`` (a ValueError) naming every
+        missing or contradicting variable."""
         if settings.slack_bot_token is None:
+            contradictions_only = contradictions(os.environ if environ is None else environ)
+            if contradictions_only:
+                raise SlackSettingsError("; ".join(contradictions_only))
             return None
+        mode = slack_mode(settings, environ)
         secret = settings.slack_signing_secret
         app_token = settings.slack_app_token
-        if settings.slack_mode == "socket" and app_token is None:
-            raise ValueError("Socket Mode needs AFASBOT_SLACK_APP_TOKEN (xapp-…)")
-        if settings.slack_mode == "http" and secret is None:
-            raise ValueError("HTTP mode needs AFASBOT_SLACK_SIGNING_SECRET")
         return cls(
             bot_token=settings.slack_bot_token.get_secret_value(),
-            mode=settings.slack_mode,
+            mode=mode,
             signing_secret=secret.get_secret_value() if secret else None,
             app_token=app_token.get_secret_value() if app_token else None,
             host=settings.slack_host,
@@ -216,24 +252,10 @@ class SlackConfig:
             api_url=settings.slack_api_url,
         )
 
-    def runner(
-        self, runtime: Runtime, client: AfasClient, slack_client: AsyncWebClient
-    ) -> SlackRunner:
-        background = Background()
-        app = create_slack_app(
-            runtime,
-            client,
-            client=slack_client,
-            signing_secret=self.signing_secret or "",
-            background=background,
-        )
-        return SlackRunner(
-            app,
-            mode=self.mode,
-            app_token=self.app_token,
-            host=self.host,
-            port=self.port,
-            background=background,
+    def with_address(self, *, host: str | None, port: int | None) -> SlackConfig:
+        """The same, listening elsewhere (``serve --host/--port``)."""
+        return replace(
+            self, host=self.host if host is None else host, port=self.port if port is None else port
         )
 
     def __repr__(self) -> str:  # the tokens stay out of logs and tracebacks

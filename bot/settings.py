@@ -6,14 +6,16 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from afas.environments import DEFAULT_URL_TEMPLATE, validate_url_template
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AFASBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="AFASBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     # AFAS
     afas_url_template: str = DEFAULT_URL_TEMPLATE
@@ -35,14 +37,33 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     encryption_key_file: str | None = None
 
-    # Slack (the app runs when a bot token is set)
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None  # HTTP mode
-    slack_app_token: SecretStr | None = None  # Socket Mode (xapp-…, connections:write)
-    slack_mode: Literal["socket", "http"] = "socket"
-    slack_host: str = "0.0.0.0"
-    slack_port: int = Field(3000, ge=0, le=65535)
-    slack_api_url: str | None = None  # another Web API base URL (tests)
+    # Slack (the app runs when a bot token is set). The credentials are also read under the
+    # names Bolt apps use (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN,
+    # SLACK_API_URL); set under both names they must agree (bot/slack/config.py). The mode
+    # follows from what is set unless AFASBOT_SLACK_MODE says.
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("AFASBOT_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(  # HTTP mode
+        None, validation_alias=AliasChoices("AFASBOT_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(  # Socket Mode (xapp-…, connections:write)
+        None, validation_alias=AliasChoices("AFASBOT_SLACK_APP_TOKEN", "SLACK_APP_TOKEN")
+    )
+    slack_mode: Literal["socket", "http"] | None = None
+    # Where `serve` listens: Slack's requests (HTTP mode), /healthz and /readyz (both modes).
+    slack_host: str = Field(
+        "0.0.0.0", validation_alias=AliasChoices("AFASBOT_HOST", "AFASBOT_SLACK_HOST")
+    )
+    slack_port: int = Field(
+        3000,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("AFASBOT_PORT", "AFASBOT_SLACK_PORT", "PORT"),
+    )
+    slack_api_url: str | None = Field(  # another Web API base URL (tests, a proxy)
+        None, validation_alias=AliasChoices("AFASBOT_SLACK_API_URL", "SLACK_API_URL")
+    )
     # Who may do what: helpdesk agents (one or more user groups and/or user ids) and admins
     # (user ids and/or a user group). Lists are comma- or space-separated.
     slack_agent_usergroup: str | None = None  # one or more user group ids (S…)

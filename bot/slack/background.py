@@ -1,7 +1,7 @@
 """Work the Slack app does beside its requests: tasks a listener starts that outlive the
 request (a watch re-checking every half minute), and periodic jobs (the App Home refresh).
 
-Started and stopped with the Slack app (``SlackRunner``). On stop, the stop callbacks run
+Started and stopped with the server (``bot.serving.Server``). On stop, the stop callbacks run
 first (a watch says in its message that it ended), then what is still running is cancelled;
 the whole stop takes a few seconds at most, so SIGTERM stays quick.
 """

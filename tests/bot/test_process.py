@@ -71,6 +71,7 @@ def test_afasbot_serve_checks_due_orgs_and_stops_cleanly_on_sigterm(
         "AFASBOT_ENCRYPTION_KEYS": key,
         "AFASBOT_AFAS_URL_TEMPLATE": sandbox.url_template,
         "AFASBOT_SCHEDULER_TICK_SECONDS": "0.5",
+        "AFASBOT_PORT": str(free_port()),
     }
     process = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "afasbot"), "serve"],
