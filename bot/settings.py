@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     language: Literal["nl", "en"] = "en"
     timezone: str = "Europe/Amsterdam"  # the bot's time zone: times typed and shown to people
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
 
     @field_validator("timezone")
     @classmethod

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from bot.cli import afas_commands, db_commands, demo, export_commands, org_commands, serve
 from bot.cli.common import fail
 from bot.logging_setup import configure_logging
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 
 app = typer.Typer(
     name="afasbot",
@@ -31,10 +31,38 @@ def _setup() -> None:
     try:
         settings = get_settings()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "AFASBOT_" + "_".join(str(part) for part in error["loc"]).upper()
-        fail(f"the setting {name} is invalid: {error['msg'].removeprefix('Value error, ')}")
-    configure_logging(settings.log_level)
+        fail("; ".join(setting_problems(exc)))
+    configure_logging(settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
+
+
+def setting_problems(exc: ValidationError) -> list[str]:
+    """One line per wrong setting, all at once, each naming its variable (not its value)."""
+    problems = []
+    for error in exc.errors():
+        first = str(error["loc"][0]) if error["loc"] else ""
+        if first.startswith(("AFASBOT_", "SLACK_", "PORT")):
+            name = first
+        else:
+            name = "AFASBOT_" + "_".join(str(part) for part in error["loc"]).upper()
+        problems.append(
+            f"the setting {name} is invalid: {error['msg'].removeprefix('Value error, ')}"
+        )
+    return problems
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The configured secrets, to be redacted from every log line (bot/logging_setup.py)."""
+    values: list[str] = []
+    for secret in (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.encryption_keys,
+    ):
+        if secret is not None:
+            text = secret.get_secret_value()
+            values += [text, *text.replace(",", " ").replace(":", " ").split()]
+    return values
 
 
 def main() -> None:

@@ -85,7 +85,13 @@ async def check_org(
     recorded = await asyncio.to_thread(
         _record, runtime, org.id, report, trigger, actor, deep, lease, now
     )
-    log.info("checked org %s (%s): %s", org.key, trigger.value, report.overall.value)
+    log.info(
+        "checked org %s (%s): %s",
+        org.key,
+        trigger.value,
+        report.overall.value,
+        extra={"org": org.key, "trigger": trigger.value, "state": report.overall.value},
+    )
     return OrgCheck(org.key, org.display_name, report, recorded)
 
 

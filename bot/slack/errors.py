@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
+import uuid
 from collections.abc import Awaitable
 from typing import Any
 
@@ -38,9 +41,11 @@ from bot.errors import (
     as_bot_error,
 )
 from bot.i18n import t
+from bot.logging_setup import request_id
 from bot.slack.locale import ReaderLanguages
 
 log = logging.getLogger(__name__)
+_PLAIN_WORD = re.compile(r"[A-Za-z]{1,20}")
 
 
 def message_for(problem: BotError, language: str) -> str:
@@ -96,12 +101,46 @@ async def answering_errors(
     error (bolt-python ``asyncio_runner.py``). An error before the acknowledgement (a modal's
     field check) still goes to Bolt's path, whose answer is the acknowledgement itself.
     """
+    request_id.set(uuid.uuid4().hex[:12])  # follows this request into its check's log line
+    started = time.monotonic()
+    outcome = "ok"
     try:
         await work
     except Exception as error:
+        outcome = type(error).__name__
         if ack.response is None:
             raise
         await SlackErrorHandler(languages).handle(error, body, ack, respond, client)
+    finally:
+        what = request_kind(body)
+        log.info(
+            "slack %s by %s: %s in %.0f ms",
+            what,
+            user_of(body) or "?",
+            outcome,
+            (time.monotonic() - started) * 1000,
+            extra={"slack_request": what, "outcome": outcome},
+        )
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """What a Slack request was, safe to log: the command and its first word when that is a
+    plain word (never the rest of the text: a token may be pasted there), the action id, the
+    view's callback id or the event type."""
+    if body.get("command"):
+        words = str(body.get("text") or "").split()
+        verb = words[0] if words and _PLAIN_WORD.fullmatch(words[0]) else ""
+        return f"{body['command']} {verb}".strip()
+    actions = body.get("actions") or []
+    if actions and isinstance(actions[0], dict):
+        return f"action {str(actions[0].get('action_id', '?'))[:60]}"
+    view = body.get("view")
+    if body.get("type") == "view_submission" and isinstance(view, dict):
+        return f"submission {str(view.get('callback_id', '?'))[:60]}"
+    event = body.get("event")
+    if isinstance(event, dict):
+        return f"event {str(event.get('type', '?'))[:40]}"
+    return str(body.get("type", "request"))[:40]
 
 
 class SlackErrorHandler:
