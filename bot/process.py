@@ -14,8 +14,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from afas.client import AfasClient
 from bot.alerting.delivery import Delivery, drain_outbox
 from bot.health import Readiness
+from bot.replica import replica_id
 from bot.runtime import Runtime
 from bot.serving import Server
 from bot.settings import Settings
@@ -36,11 +35,6 @@ from bot.sweep import sweep
 from storage.repository import release_leases
 
 log = logging.getLogger(__name__)
-
-
-def replica_id() -> str:
-    """Who holds a lease: host, process and a random part (a restarted process is new)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -9,8 +10,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///afasbot.sqlite3"
 
@@ -72,6 +77,65 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
+
+
+# --- making the files forget a destroyed token ----------------------------------------------
+
+_ERASE_FREED = "afasbot.erase_freed_pages"
+
+
+def erase_freed_after_commit(session: Session) -> None:
+    """Mark ``session``: it overwrites or deletes a secret (a token replaced, an org removed),
+    so once it commits the database's files must forget the old bytes (``erase_freed_pages``).
+
+    Done on commit, not here, because until then the old row is still the committed truth; a
+    rollback clears the mark. Every caller of the repository gets this, the CLI too.
+    """
+    session.info[_ERASE_FREED] = True
+
+
+def erase_freed_pages(engine: Engine) -> bool:
+    """Make a committed delete or overwrite final in the database's files; True when done.
+
+    SQLite: every connection has ``secure_delete`` on, so a freed cell or page is zeroed when
+    it is written; but the write goes to the write-ahead log first, and the WAL (and the main
+    file, until a checkpoint copies the new page over it) still holds the old page.
+    ``wal_checkpoint(TRUNCATE)`` copies every committed page into the main file and empties the
+    WAL. It waits for readers (the busy timeout); when one still holds an old snapshot it
+    reports busy, and the old page stays in the WAL until the next checkpoint: logged.
+
+    PostgreSQL: nothing here. A dump (``pg_dump``) holds only live rows; the dead row stays in
+    the table's files until autovacuum reuses its space, and in the server's WAL and base
+    backups for as long as the operator keeps them.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    try:
+        with engine.connect() as connection:
+            busy, _frames, _copied = connection.exec_driver_sql(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            ).one()
+    except DBAPIError as exc:
+        log.warning("could not checkpoint the SQLite write-ahead log: %s", type(exc).__name__)
+        return False
+    if busy:
+        log.warning(
+            "the SQLite write-ahead log could not be emptied (a reader is busy): the replaced "
+            "or removed token's old page stays in it until the next checkpoint"
+        )
+        return False
+    return True
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _erase_after_commit(session: OrmSession) -> None:
+    if session.info.pop(_ERASE_FREED, False):
+        erase_freed_pages(session.get_bind().engine)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_after_rollback(session: OrmSession, _previous: Any) -> None:
+    session.info.pop(_ERASE_FREED, None)
 
 
 def insert_for(session: Session, table: Any) -> Any:

@@ -4,6 +4,10 @@ Style of every repository module: functions take a ``Session`` and work inside i
 transaction; they flush (so errors surface here, as domain errors) but do not commit: the
 caller's ``session_scope`` commits the change together with its audit event. The exceptions
 (``claim_*``, ``rotate_tokens``) say so.
+
+A replaced or removed token is destroyed, not just unlinked: those functions mark the session
+(``storage.db.erase_freed_after_commit``) so that, once it commits, the database's files no
+longer hold the old ciphertext (SQLite: ``secure_delete`` and a WAL checkpoint).
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,6 +27,7 @@ from afas.tokens import AfasToken
 from storage.audit import add_audit_event, normalize_actor
 from storage.crypto import TokenCipher
 from storage.datetimes import utcnow
+from storage.db import erase_freed_after_commit
 from storage.errors import DuplicateOrgError, InvalidOrgError, UnknownOrgError
 from storage.models import (
     NAME_MAX,
@@ -35,8 +40,10 @@ from storage.models import (
 from storage.secrecy import looks_like_secret
 
 DEFAULT_CHECK_INTERVAL_SECONDS: Final = 900
-MIN_CHECK_INTERVAL_SECONDS: Final = 60
-MAX_CHECK_INTERVAL_SECONDS: Final = 7 * 24 * 3600
+#: Bounds of the check interval (product: 5 minutes to 1 day). A value stored before the
+#: bounds were narrowed stays as it is until someone changes it.
+MIN_CHECK_INTERVAL_SECONDS: Final = 5 * 60
+MAX_CHECK_INTERVAL_SECONDS: Final = 24 * 3600
 NOTES_MAX: Final = 4000
 
 _KEY = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
@@ -72,6 +79,29 @@ class RemovedOrg:
     token_fingerprint: str
     check_runs_deleted: int
     incidents_deleted: int
+    open_incidents_closed: int = 0  # of the incidents deleted, those still open
+    messages_dropped: int = 0  # outbox messages about the org not yet sent, now never sent
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One setting changed by ``edit_org``: its storage name, the old and the new value."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class OrgEdit:
+    """The result of ``edit_org``: the org as it is now, and what changed (in form order)."""
+
+    org: Org
+    changes: tuple[FieldChange, ...]
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return [change.field for change in self.changes]
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -130,13 +160,17 @@ def _notes(text: str | None) -> str:
 
 
 def _interval(seconds: int) -> int:
-    if not (MIN_CHECK_INTERVAL_SECONDS <= int(seconds) <= MAX_CHECK_INTERVAL_SECONDS):
+    try:
+        value = int(seconds)
+    except (TypeError, ValueError):
+        value = -1
+    if not (MIN_CHECK_INTERVAL_SECONDS <= value <= MAX_CHECK_INTERVAL_SECONDS):
         raise InvalidOrgError(
-            f"The check interval must be between {MIN_CHECK_INTERVAL_SECONDS} seconds "
-            f"and {MAX_CHECK_INTERVAL_SECONDS // 86400} days.",
+            f"The check interval must be between {MIN_CHECK_INTERVAL_SECONDS // 60} minutes "
+            f"and {MAX_CHECK_INTERVAL_SECONDS // 3600} hours.",
             field="check_interval_seconds",
         )
-    return int(seconds)
+    return value
 
 
 def _no_secret(text: str, field: str) -> str:
@@ -199,6 +233,7 @@ def add_org(
         existing.next_check_at = now
         _touch(existing, actor, now)
         session.flush()
+        erase_freed_after_commit(session)
         add_audit_event(
             session,
             actor=actor,
@@ -254,7 +289,8 @@ def replace_token(
     actor: str,
     now: datetime | None = None,
 ) -> OrgRegistration:
-    """Replace only the token of an existing org (the customer generated a new one)."""
+    """Replace only the token of an existing org (the customer generated a new one). The old
+    ciphertext is destroyed once the caller commits (see the module docstring)."""
     now = now or utcnow()
     org = get_org(session, key)
     previous = org.token_fingerprint
@@ -262,6 +298,7 @@ def replace_token(
     org.next_check_at = now
     _touch(org, actor, now)
     session.flush()
+    erase_freed_after_commit(session)
     add_audit_event(
         session,
         actor=actor,
@@ -349,6 +386,89 @@ def list_orgs(session: Session) -> list[Org]:
 # --- settings -----------------------------------------------------------------------------
 
 
+_SETTINGS: dict[str, Any] = {
+    "display_name": _display_name,
+    "alert_channel": _alert_channel,
+    "cs_owner": _cs_owner,
+    "notes": _notes,
+    "check_interval_seconds": _interval,
+}
+
+
+def validate_settings(**given: Any) -> dict[str, InvalidOrgError]:
+    """Every given setting's error, by storage field name (empty: all valid). So that a form
+    can show all its errors at once, not one per submission. Nothing is read or written."""
+    errors: dict[str, InvalidOrgError] = {}
+    for name, value in given.items():
+        try:
+            _SETTINGS[name](value)
+        except InvalidOrgError as error:
+            errors[name] = error
+    return errors
+
+
+def edit_org(
+    session: Session,
+    key: str,
+    *,
+    actor: str,
+    display_name: str | _Unset = UNSET,
+    alert_channel: str | _Unset | None = UNSET,
+    cs_owner: str | _Unset | None = UNSET,
+    notes: str | _Unset = UNSET,
+    check_interval_seconds: int | _Unset = UNSET,
+    now: datetime | None = None,
+) -> OrgEdit:
+    """Change an org's settings: the arguments given, and of those only what differs from the
+    stored value. A value equal to the stored one is not validated again (an interval stored
+    before the bounds were narrowed may be kept). ``InvalidOrgError`` for the first invalid
+    value, before anything changes.
+
+    Audited field by field: one ``org.updated`` event per changed field with its old and new
+    value, except the notes (``changed: true`` only: free text is not copied into the log).
+    A shorter interval brings the next check forward to at most one new interval from now.
+    """
+    now = now or utcnow()
+    org = get_org(session, key)
+    given = {
+        "display_name": display_name,
+        "alert_channel": alert_channel,
+        "cs_owner": cs_owner,
+        "notes": notes,
+        "check_interval_seconds": check_interval_seconds,
+    }
+    changes: list[FieldChange] = []
+    for name, value in given.items():
+        if isinstance(value, _Unset):
+            continue
+        current = getattr(org, name)
+        if value == current:
+            continue
+        cleaned = _SETTINGS[name](value)
+        if cleaned != current:
+            changes.append(FieldChange(name, current, cleaned))
+    if not changes:
+        return OrgEdit(org, ())
+    for change in changes:
+        setattr(org, change.field, change.new)
+        if change.field == "check_interval_seconds":
+            soonest = now + timedelta(seconds=change.new)
+            current_next = org.next_check_at
+            org.next_check_at = soonest if current_next is None else min(current_next, soonest)
+    _touch(org, actor, now)
+    session.flush()
+    for change in changes:
+        details: dict[str, Any] = {"field": change.field}
+        if change.field == "notes":
+            details["changed"] = True
+        else:
+            details.update(old=change.old, new=change.new)
+        add_audit_event(
+            session, actor=actor, action="org.updated", org_key=org.key, at=now, details=details
+        )
+    return OrgEdit(org, tuple(changes))
+
+
 def update_org(
     session: Session,
     key: str,
@@ -361,38 +481,18 @@ def update_org(
     check_interval_seconds: int | _Unset = UNSET,
     now: datetime | None = None,
 ) -> Org:
-    """Change an org's settings (only the arguments given). Writes an audit event naming the
-    changed fields (with the values, except the notes)."""
-    now = now or utcnow()
-    org = get_org(session, key)
-    wanted: dict[str, Any] = {}
-    if not isinstance(display_name, _Unset):
-        wanted["display_name"] = _display_name(display_name)
-    if not isinstance(alert_channel, _Unset):
-        wanted["alert_channel"] = _alert_channel(alert_channel)
-    if not isinstance(cs_owner, _Unset):
-        wanted["cs_owner"] = _cs_owner(cs_owner)
-    if not isinstance(notes, _Unset):
-        wanted["notes"] = _notes(notes)
-    if not isinstance(check_interval_seconds, _Unset):
-        wanted["check_interval_seconds"] = _interval(check_interval_seconds)
-    changed = {name: value for name, value in wanted.items() if getattr(org, name) != value}
-    if not changed:
-        return org
-    for name, value in changed.items():
-        setattr(org, name, value)
-    _touch(org, actor, now)
-    session.flush()
-    shown = {name: value for name, value in changed.items() if name != "notes"}
-    add_audit_event(
+    """``edit_org``, for callers that need only the org."""
+    return edit_org(
         session,
+        key,
         actor=actor,
-        action="org.updated",
-        org_key=org.key,
-        at=now,
-        details={"changed_fields": sorted(changed), "values": shown},
-    )
-    return org
+        display_name=display_name,
+        alert_channel=alert_channel,
+        cs_owner=cs_owner,
+        notes=notes,
+        check_interval_seconds=check_interval_seconds,
+        now=now,
+    ).org
 
 
 def mute_org(
@@ -428,18 +528,42 @@ def mute_org(
 def remove_org(
     session: Session, key: str, *, actor: str, now: datetime | None = None
 ) -> RemovedOrg:
-    """Delete an org, its token ciphertext, its check runs and its incidents.
+    """Delete an org, its token ciphertext, its check runs and its incidents (open ones too:
+    the caller announces their closing first, if it posts anything).
 
     Audit events stay (they hold the org key as text). Outbox messages stay, unlinked
-    (``org_id``/``incident_id`` set to NULL): their payloads are self-contained. Children are
-    deleted explicitly rather than by relying on ``ON DELETE`` alone, so the result is the same
-    on a SQLite connection without foreign keys enabled.
+    (``org_id``/``incident_id`` set to NULL): their payloads are self-contained; those not yet
+    sent are dropped (marked done, ``last_error`` says why), since an alert, reminder or
+    recovery of an org that is gone, with no incident to thread under, helps nobody.
+    Children are deleted explicitly rather than by relying on ``ON DELETE`` alone, so the
+    result is the same on a SQLite connection without foreign keys enabled. The ciphertext is
+    destroyed in the database's files once the caller commits (see the module docstring).
     """
     now = now or utcnow()
     org = get_org(session, key)
     org_id = org.id
     runs = session.execute(delete(CheckRun).where(col(CheckRun.org_id) == org_id))
     incident_ids = select(Incident.id).where(Incident.org_id == org_id).scalar_subquery()
+    still_open = session.exec(
+        select(func.count())
+        .select_from(Incident)
+        .where(Incident.org_id == org_id, col(Incident.closed_at).is_(None))
+    ).one()
+    dropped = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.sent_at).is_(None),
+            (col(OutboxMessage.org_id) == org_id)
+            | col(OutboxMessage.incident_id).in_(incident_ids),
+        )
+        .values(
+            sent_at=now,
+            last_error="dropped: the org was removed",
+            lease_owner=None,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.incident_id).in_(incident_ids))
@@ -459,9 +583,12 @@ def remove_org(
         token_fingerprint=org.token_fingerprint,
         check_runs_deleted=_rowcount(runs),
         incidents_deleted=_rowcount(incidents),
+        open_incidents_closed=int(still_open),
+        messages_dropped=_rowcount(dropped),
     )
     session.delete(org)
     session.flush()
+    erase_freed_after_commit(session)
     add_audit_event(
         session,
         actor=actor,
@@ -473,6 +600,8 @@ def remove_org(
             "fingerprint": removed.token_fingerprint,
             "check_runs_deleted": removed.check_runs_deleted,
             "incidents_deleted": removed.incidents_deleted,
+            "open_incidents_closed": removed.open_incidents_closed,
+            "messages_dropped": removed.messages_dropped,
         },
     )
     return removed

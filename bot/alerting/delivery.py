@@ -6,6 +6,8 @@ the same time), posts them, and marks them sent only after Slack accepted them. 
 Slack's ``Retry-After`` or a growing backoff; a restart simply leaves it pending. The one
 duplicate possible is a crash between Slack's answer and the commit (alerting.md decision 6).
 A recovery waits for its incident's root message, so it can edit it and reply in its thread.
+An org removed while its incident was open edits that root message and replies in its thread
+(the message carries the root itself: the incident is deleted with the org).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.alerting.messages import (
     OPENED,
     IncidentOpened,
     IncidentResolved,
+    OrgRemoved,
     PlatformDown,
     PlatformUp,
     UnreadableMessage,
@@ -35,6 +38,7 @@ from bot.blocks.alert import (
     reminder_reply,
     resolved_blocks,
 )
+from bot.blocks.org_admin import org_removed_blocks, org_removed_reply, org_removed_text
 from bot.runtime import Runtime
 from storage.models import OutboxMessage
 from storage.repository import (
@@ -48,6 +52,10 @@ from storage.repository import (
 
 log = logging.getLogger(__name__)
 ROOT_WAIT = timedelta(seconds=5)
+#: Slack's answers that say the alert to edit is gone for good (deleted, channel archived).
+_ROOT_GONE = frozenset(
+    {"message_not_found", "channel_not_found", "is_archived", "cant_update_message"}
+)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -152,10 +160,13 @@ async def _deliver(
             text=alert_text(message, language=language),
             unfurl_links=False,
         )
-        await asyncio.to_thread(
-            _remember_root, runtime, row.incident_id, answer["channel"], answer["ts"]
-        )
+        if row.incident_id is not None:  # None: the org was removed while this was sent
+            await asyncio.to_thread(
+                _remember_root, runtime, row.incident_id, answer["channel"], answer["ts"]
+            )
         return True
+    if isinstance(message, OrgRemoved):
+        return await _announce_removal(client, message, language)
     root = await asyncio.to_thread(_root_of, runtime, row)
     if root is None:
         return False  # its root was never posted (no channel): nothing to edit or reply to
@@ -173,6 +184,33 @@ async def _deliver(
         return True
     await client.chat_postMessage(
         channel=channel, thread_ts=ts, text=reminder_reply(message, language=language, now=now)
+    )
+    return True
+
+
+async def _announce_removal(client: AsyncWebClient, message: OrgRemoved, language: str) -> bool:
+    """The alert says who removed the org (its buttons go), and its thread hears it. Both
+    calls may be repeated (a retry after the reply failed edits the root once more)."""
+    try:
+        await client.chat_update(
+            channel=message.channel,
+            ts=message.ts,
+            blocks=org_removed_blocks(message, language=language),
+            text=org_removed_text(message, language=language),
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") not in _ROOT_GONE:
+            raise
+        log.warning(
+            "the alert of removed org %s is gone (%s): nothing to edit",
+            message.org_key,
+            exc.response.get("error"),
+        )
+        return False
+    await client.chat_postMessage(
+        channel=message.channel,
+        thread_ts=message.ts,
+        text=org_removed_reply(message, language=language),
     )
     return True
 

@@ -29,6 +29,7 @@ RESOLVED = "incident.resolved"
 REMINDER = "incident.reminder"
 PLATFORM_DOWN = "platform.down"
 PLATFORM_UP = "platform.up"
+ORG_REMOVED = "org.removed"
 
 
 class _Message(BaseModel):
@@ -119,8 +120,36 @@ class PlatformUp(_PlatformMessage):
     down_since: datetime | None = None
 
 
+class OrgRemoved(_Message):
+    """An org was removed while an incident of it was open: its alert (already posted) says so
+    and the thread hears who did it. Self-contained: the incident row is deleted with the org,
+    so the message carries the alert's channel and ts itself."""
+
+    kind: Literal["org.removed"] = ORG_REMOVED
+    org_key: str
+    display_name: str
+    env_number: str | None = None
+    env_kind: str | None = None
+    channel: str
+    ts: str
+    removed_by: str
+    removed_at: datetime
+    opened_at: datetime | None = None
+
+    @property
+    def org_name(self) -> str:
+        return f"{self.display_name} ({self.org_key})"
+
+    def environment_in(self, language: str) -> str | None:
+        if self.env_number and self.env_kind in EnvironmentKind._value2member_map_:
+            return AfasEnvironment(self.env_number, EnvironmentKind(self.env_kind)).label_in(
+                language
+            )
+        return None
+
+
 OutboxPayload = Annotated[
-    IncidentOpened | IncidentResolved | IncidentReminder | PlatformDown | PlatformUp,
+    IncidentOpened | IncidentResolved | IncidentReminder | PlatformDown | PlatformUp | OrgRemoved,
     Field(discriminator="kind"),
 ]
 IncidentMessage = IncidentOpened | IncidentResolved | IncidentReminder

@@ -35,6 +35,7 @@ from bot.blocks import (
     plain,
     to_dicts,
 )
+from bot.blocks.handover import HANDOVER_ACTION
 from bot.blocks.report import RECHECK_ACTION
 from bot.i18n import normalise_language, t
 
@@ -89,6 +90,7 @@ def alert_blocks(
         buttons.append(
             _button(t(MUTE_LABELS[choice], lang), MUTE_ACTION, f"{message.org_key}:{choice}")
         )
+    buttons.append(_button(t("handover.button", lang), HANDOVER_ACTION, message.org_key))
     blocks.append(ActionsBlock(block_id="alert_actions", elements=buttons))
     return to_dicts(blocks[:50])
 

@@ -29,15 +29,19 @@ EVERYONE = (
     ("status", "help.cmd.status"),
     ("help", "help.cmd.help"),
 )
-# Only what the bot handles: mute, handover (agents) and remove (admins) join these
-# lists with their listeners.
 AGENTS = (
     ("register", "help.cmd.register"),
+    ("rotate <org>", "help.cmd.rotate"),
+    ("edit <org>", "help.cmd.edit"),
+    ("mute <org> 2h", "help.cmd.mute"),
+    ("unmute <org>", "help.cmd.unmute"),
+    ("watch <org>", "help.cmd.watch"),
+    ("handover <org>", "help.cmd.handover"),
     ("export <org>", "help.cmd.export"),
     ("export <org> live", "help.cmd.export_live"),
     ("export <org> cleanup", "help.cmd.export_cleanup"),
 )
-ADMINS: tuple[tuple[str, str], ...] = ()
+ADMINS: tuple[tuple[str, str], ...] = (("remove <org>", "help.cmd.remove"),)
 
 
 def help_blocks(*, language: str, is_agent: bool = False, is_admin: bool = False) -> list[dict]:

@@ -39,6 +39,7 @@ from bot.blocks import (
     truncate,
 )
 from bot.blocks.export import EXPORT_ACTION
+from bot.blocks.handover import HANDOVER_ACTION
 from bot.i18n import normalise_language, t
 
 RECHECK_ACTION = "recheck"
@@ -81,8 +82,8 @@ def report_blocks(
 
     ``problems_only`` shows failing, warning and undetermined items and sums up the rest in a
     count; otherwise every item is shown (the OK ones packed a few to a section). With an
-    ``org_key`` (and ``with_actions``) the message ends in Re-check, Deep check and Test export
-    buttons.
+    ``org_key`` (and ``with_actions``) the message ends in Re-check, Deep check, Test export
+    and Handover buttons.
     """
     lang = normalise_language(language)
     head: list[Block] = [
@@ -195,6 +196,13 @@ def _actions(org_key: str, lang: str) -> ActionsBlock:
                     text=plain(t("report.button.export", lang), BUTTON_TEXT_LIMIT), emoji=True
                 ),
                 action_id=EXPORT_ACTION,
+                value=org_key,
+            ),
+            ButtonElement(  # the handover note, agents only (bot/slack/listeners/handover.py)
+                text=PlainTextObject(
+                    text=plain(t("handover.button", lang), BUTTON_TEXT_LIMIT), emoji=True
+                ),
+                action_id=HANDOVER_ACTION,
                 value=org_key,
             ),
         ],

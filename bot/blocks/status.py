@@ -2,11 +2,14 @@
 
 Several orgs share one section (one mrkdwn line each), so a few hundred orgs fit in one
 message; beyond Slack's limits the rest is summed up in an "and N more" line. Relative times
-("checked 5 min ago") are computed from the ``now`` handed in, never from the clock.
+("checked 5 min ago") are computed from the ``now`` handed in, never from the clock. A mute
+shows until when and who set it; the end is shown in the zone of the ``muted_until`` handed in
+(the caller converts it to the bot's time zone; a naive one is UTC).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,11 +41,14 @@ from bot.blocks import (
     truncate,
 )
 from bot.i18n import normalise_language, t
+from bot.slack.durations import local_time_text
 
 #: Worst first; None is "never checked" (and any state this version does not know).
 GROUP_ORDER: tuple[str | None, ...] = ("failing", "unreachable", "degraded", None, "healthy")
 _NAME_LIMIT = 80
 _ENVIRONMENT_LIMIT = 60
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+_ACTOR_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class OrgStatusRow:
     state: str | None
     last_checked_at: datetime | None
     muted_until: datetime | None = None
+    muted_by: str | None = None  # a Slack user id, or "cli:<user>"
 
     def muted(self, now: datetime) -> bool:
         return self.muted_until is not None and as_utc(self.muted_until) > as_utc(now)
@@ -151,10 +158,27 @@ def _line(row: OrgStatusRow, lang: str, now: datetime) -> str:
     else:
         when = time_ago(row.last_checked_at, now=now, language=lang)
         parts.append(t("status.checked", lang, when=when))
-    if row.muted(now):
+    if row.muted_until is not None and row.muted(now):
         remaining = duration_text(as_utc(row.muted_until) - as_utc(now), language=lang)
-        parts.append(":mute: " + t("status.muted", lang, remaining=remaining))
+        detail = _mute_detail(row.muted_until, row.muted_by, lang)
+        parts.append(":mute: " + t("status.muted", lang, remaining=remaining) + " " + detail)
     return truncate(" · ".join(parts), SECTION_TEXT_LIMIT // 4)
+
+
+def who_text(actor: str) -> str:
+    """Who did something, for mrkdwn: a Slack user as a mention, anyone else (``cli:ops``) as
+    escaped code."""
+    if _SLACK_USER.fullmatch(actor):
+        return f"<@{actor}>"
+    shown = truncate(escape(actor).replace("`", "'"), _ACTOR_LIMIT)
+    return f"`{shown}`"
+
+
+def _mute_detail(until: datetime, by: str | None, lang: str) -> str:
+    """ "(until 2026-12-24 18:00 CET, by @sanne)": the end in the zone it was handed in."""
+    if by:
+        return t("mute.status", lang, until=local_time_text(until), user=who_text(by))
+    return t("mute.status_anonymous", lang, until=local_time_text(until))
 
 
 def _layout(

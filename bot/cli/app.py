@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from bot.cli import afas_commands, db_commands, demo, export_commands, org_commands, serve
+from bot.cli import (
+    afas_commands,
+    db_commands,
+    demo,
+    export_commands,
+    handover_commands,
+    org_commands,
+    serve,
+)
 from bot.cli.common import fail
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, get_settings
@@ -20,6 +28,7 @@ app = typer.Typer(
 afas_commands.register(app)
 org_commands.register(app)
 export_commands.register(app)
+handover_commands.register(app)
 db_commands.register(app)
 demo.register(app)
 serve.register(app)

@@ -19,7 +19,7 @@ from rich.table import Table
 from afas.exports.report import ExportReport
 from afas.exports.values import GivenValueError, GivenValues
 from bot.cli.common import confirm, fail, operator_name, user_errors
-from bot.process import replica_id
+from bot.replica import replica_id
 from bot.runtime import Runtime, open_runtime
 from bot.services.exports import (
     ExportOutcome,

@@ -1,4 +1,5 @@
-"""Registering an org: validate, verify the token live against AFAS, then store it encrypted.
+"""Registering an org: validate, verify the token live against AFAS, then store it encrypted;
+and rotating a registered org's token (``rotate_token``) the same way.
 
 Nothing is stored unless AFAS accepts the token. A setup that is incomplete (connectors
 missing) is still registered: that is what the helpdesk then fixes, with the report in hand.
@@ -22,7 +23,14 @@ from bot.schedule import next_check_at
 from bot.services.checks import record_check
 from storage.errors import DuplicateOrgError, UnknownOrgError
 from storage.models import CheckTrigger
-from storage.repository import add_org, find_org, normalize_org_key, schedule_check
+from storage.repository import (
+    add_org,
+    find_org,
+    get_org,
+    normalize_org_key,
+    replace_token,
+    schedule_check,
+)
 
 
 class TokenNotVerified(Exception):
@@ -126,3 +134,78 @@ def _store(
         record_check(session, org, report, CheckTrigger.REGISTRATION)
         schedule_check(session, org.id, at=next_check_at(org.id, org.check_interval_seconds, now))
     return Registration(new.key, registration.replaced, registration.previous_fingerprint, report)
+
+
+# --- rotation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A token replaced: the fingerprints (never a token) and what the check found."""
+
+    org_key: str
+    display_name: str
+    environment: AfasEnvironment
+    previous_fingerprint: str
+    fingerprint: str
+    report: CheckReport
+
+
+async def rotate_token(
+    runtime: Runtime, client: AfasClient, *, key: str, token: AfasToken, actor: str
+) -> Rotation:
+    """Replace a registered org's token, after AFAS accepted the new one.
+
+    The token is tried on the org's own environment as stored (never one given with it), so
+    it goes nowhere else. ``UnknownOrgError`` for an unknown key (also when the org is removed
+    while AFAS is asked); ``TokenNotVerified`` when AFAS does not accept it: then nothing
+    changed. The old ciphertext is destroyed when the replacement commits
+    (``storage.orgs.replace_token``); the check is recorded like a registration's, and the
+    next scheduled one falls on the org's grid.
+    """
+    runtime.require_cipher()
+    org_key, environment = await asyncio.to_thread(_environment_of, runtime, key)
+    report = await run_check(
+        client,
+        environment,
+        token,
+        profile=runtime.profile,
+        expiry_warning=runtime.expiry_warning,
+    )
+    if not report.token_accepted:
+        raise TokenNotVerified(report)
+    return await asyncio.to_thread(
+        _store_rotation, runtime, org_key, environment, token, actor, report
+    )
+
+
+def _environment_of(runtime: Runtime, key: str) -> tuple[str, AfasEnvironment]:
+    with runtime.session() as session:
+        org = get_org(session, key)
+        return org.key, org.environment
+
+
+def _store_rotation(
+    runtime: Runtime,
+    key: str,
+    environment: AfasEnvironment,
+    token: AfasToken,
+    actor: str,
+    report: CheckReport,
+) -> Rotation:
+    now = datetime.now(UTC)
+    with runtime.session() as session:
+        replaced = replace_token(
+            session, key, token=token, cipher=runtime.require_cipher(), actor=actor, now=now
+        )
+        org = replaced.org
+        record_check(session, org, report, CheckTrigger.REGISTRATION)
+        schedule_check(session, org.id, at=next_check_at(org.id, org.check_interval_seconds, now))
+        return Rotation(
+            org.key,
+            org.display_name,
+            environment,
+            replaced.previous_fingerprint or "",
+            org.token_fingerprint,
+            report,
+        )

@@ -11,6 +11,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
+from bot.logging_setup import library_logger
 from bot.runtime import Runtime
 from bot.slack.background import Background
 from bot.slack.errors import register_error_handler
@@ -47,12 +48,15 @@ def web_client(
 
 
 def roles_from_settings(runtime: Runtime, client: AsyncWebClient) -> Roles:
+    """Agents: members of any of the agents' user groups, or listed ids; admins: listed ids
+    (named in refusals, in the order given) or members of the admins' user group(s)."""
     s = runtime.settings
     return Roles(
         client,
         usergroup=s.slack_agent_usergroup,
         agents=user_ids(s.slack_agent_user_ids),
         admins=user_ids(s.slack_admin_user_ids),
+        admin_usergroup=s.slack_admin_usergroup,
     )
 
 
@@ -71,6 +75,7 @@ def create_slack_app(
         client=client,
         signing_secret=signing_secret,
         raise_error_for_unhandled_request=False,
+        logger=library_logger(),  # Bolt's loggers take its level and redaction, not the root's
     )
     deps = SlackDeps(
         runtime=runtime,

@@ -48,11 +48,20 @@ log = logging.getLogger(__name__)
 _PLAIN_WORD = re.compile(r"[A-Za-z]{1,20}")
 
 
-def message_for(problem: BotError, language: str) -> str:
-    """The text a person reads for ``problem`` (already in ``language``)."""
+def message_for(problem: BotError, language: str, *, mentions: bool = False) -> str:
+    """The text a person reads for ``problem`` (already in ``language``). ``mentions``: a
+    refusal names the admins configured by id as Slack mentions (in messages; modals and the
+    Home tab would show them as raw text)."""
     if isinstance(problem, PermissionRefused):
+        action = t(problem.action, language)
+        admins = problem.values.get("admins") if mentions else None
+        if admins:
+            who = "permissions.needs_admin_named"
+            if problem.needed < Role.ADMIN:
+                who = "permissions.needs_agent_named"
+            return t(who, language, action=action, admins=admins)
         who = "error.needs_admin" if problem.needed >= Role.ADMIN else "error.needs_agent"
-        return t(who, language, action=t(problem.action, language))
+        return t(who, language, action=action)
     return t(problem.key, language, **problem.values)
 
 
@@ -63,6 +72,10 @@ def friendly_blocks(error: BaseException, *, language: str) -> list[dict]:
         return unknown_org_blocks(
             problem.key_given or "?", list(problem.suggestions), language=language
         )
+    if isinstance(problem, PermissionRefused) and problem.values.get("admins"):
+        # Catalogue text and configured user ids only: the mentions must stay mentions.
+        text = ":warning: " + message_for(problem, language, mentions=True)
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     return error_blocks(message_for(problem, language), language=language)
 
 

@@ -41,7 +41,16 @@ def test_the_manifest_declares_the_afas_command_in_socket_mode(manifest) -> None
         "chat:write",
         "users:read",
         "usergroups:read",
+        "files:write",
     }
+
+
+def test_the_manifest_declares_the_registration_shortcut_the_app_handles(manifest) -> None:
+    from bot.slack.listeners.shortcuts import REGISTER_SHORTCUT
+
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert shortcut["callback_id"] == REGISTER_SHORTCUT and shortcut["type"] == "global"
+    assert len(shortcut["name"]) <= 24
 
 
 @pytest.mark.parametrize(

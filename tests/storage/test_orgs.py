@@ -15,6 +15,7 @@ from storage.crypto import TokenCipher
 from storage.db import make_engine, session_scope
 from storage.errors import DuplicateOrgError, InvalidOrgError, UnknownOrgError
 from storage.models import AuditEvent, CheckRun, Incident, Org, OutboxMessage
+from storage.orgs import FieldChange, edit_org, validate_settings
 from storage.repository import (
     add_org,
     audit_events,
@@ -186,7 +187,7 @@ def test_list_orgs_is_sorted_by_key(session: Session, cipher: TokenCipher) -> No
     assert [org.key for org in list_orgs(session)] == ["acme", "bakker", "zeeman"]
 
 
-def test_update_org_changes_given_fields_and_audits_them(
+def test_update_org_changes_given_fields_and_audits_each_one(
     session: Session, cipher: TokenCipher
 ) -> None:
     register(session, cipher, "acme", notes="old")
@@ -195,12 +196,78 @@ def test_update_org_changes_given_fields_and_audits_them(
     )
     session.commit()
     assert (org.alert_channel, org.notes, org.display_name) == ("C0NEW00001", "new", "Acme B.V.")
-    event = audit_events(session, org_key="acme")[0]
-    assert event.action == "org.updated"
-    assert event.details == {
-        "changed_fields": ["alert_channel", "notes"],
-        "values": {"alert_channel": "C0NEW00001"},
-    }
+    events = [e for e in audit_events(session, org_key="acme") if e.action == "org.updated"]
+    assert sorted((e.actor, tuple(sorted(e.details.items()))) for e in events) == [
+        ("U0LEAD", (("changed", True), ("field", "notes"))),  # never the notes' text
+        ("U0LEAD", (("field", "alert_channel"), ("new", "C0NEW00001"), ("old", None))),
+    ]
+
+
+def test_edit_org_changes_and_audits_only_what_differs(
+    session: Session, cipher: TokenCipher
+) -> None:
+    register(session, cipher, "acme", alert_channel="C0OLD00001")
+    edit = edit_org(
+        session,
+        "acme",
+        actor="U0LEAD",
+        display_name="  Acme   B.V. ",  # the same once normalised
+        alert_channel="C0OLD00001",
+        cs_owner=None,
+        now=T0,
+    )
+    session.commit()
+    assert edit.changes == ()
+    assert [e.action for e in audit_events(session, org_key="acme")] == ["org.registered"]
+
+
+def test_a_shorter_interval_brings_the_next_check_forward_a_longer_one_does_not(
+    session: Session, cipher: TokenCipher
+) -> None:
+    org = register(session, cipher, "acme")
+    org.next_check_at = T0 + timedelta(minutes=10)
+    session.commit()
+    edit = edit_org(session, "acme", actor=ACTOR, check_interval_seconds=300, now=T0)
+    assert edit.changes == (FieldChange("check_interval_seconds", 900, 300),)
+    assert edit.org.next_check_at == T0 + timedelta(minutes=5)
+    edit = edit_org(session, "acme", actor=ACTOR, check_interval_seconds=86400, now=T0)
+    assert edit.org.next_check_at == T0 + timedelta(minutes=5)  # not pushed back
+    session.commit()
+
+
+@pytest.mark.parametrize("seconds", [0, 60, 299, 86401, 7 * 86400, "soon"])
+def test_the_check_interval_is_bounded_to_five_minutes_to_a_day(
+    session: Session, cipher: TokenCipher, seconds
+) -> None:
+    register(session, cipher, "acme")
+    with pytest.raises(InvalidOrgError) as raised:
+        edit_org(session, "acme", actor=ACTOR, check_interval_seconds=seconds)
+    assert raised.value.field == "check_interval_seconds"
+    assert validate_settings(check_interval_seconds=seconds).keys() == {"check_interval_seconds"}
+
+
+def test_an_interval_stored_out_of_bounds_may_be_kept_while_other_fields_change(
+    session: Session, cipher: TokenCipher
+) -> None:
+    org = register(session, cipher, "acme")
+    org.check_interval_seconds = 60  # stored before the bounds were narrowed
+    session.commit()
+    edit = edit_org(session, "acme", actor=ACTOR, display_name="Acme", check_interval_seconds=60)
+    assert edit.changed_fields == ["display_name"]
+
+
+def test_a_token_pasted_into_the_notes_is_refused_and_nothing_changes(
+    session: Session, cipher: TokenCipher
+) -> None:
+    register(session, cipher, "acme", notes="old")
+    pasted = make_token("pasted").xml
+    with pytest.raises(InvalidOrgError) as raised:
+        edit_org(session, "acme", actor=ACTOR, display_name="New name", notes=pasted)
+    assert (raised.value.field, raised.value.reason) == ("notes", "secret")
+    assert pasted not in str(raised.value)
+    session.rollback()
+    assert get_org(session, "acme").display_name == "Acme B.V."
+    assert validate_settings(display_name="", notes=pasted).keys() == {"display_name", "notes"}
 
 
 def test_mute_and_unmute_are_audited(session: Session, cipher: TokenCipher) -> None:
@@ -246,6 +313,7 @@ def test_remove_org_destroys_its_token_and_history_but_keeps_the_audit_log(
     session.commit()
 
     assert (removed.key, removed.check_runs_deleted, removed.incidents_deleted) == ("acme", 1, 1)
+    assert (removed.open_incidents_closed, removed.messages_dropped) == (1, 1)
     assert removed.token_fingerprint == make_token("acme").fingerprint
     with new_session() as fresh:
         assert find_org(fresh, "acme") is None
@@ -253,6 +321,8 @@ def test_remove_org_destroys_its_token_and_history_but_keeps_the_audit_log(
         assert fresh.exec(select(func.count()).select_from(Incident)).one() == 0
         kept = fresh.get(OutboxMessage, message.id)
         assert (kept.org_id, kept.incident_id) == (None, None)
+        # Not sent yet: dropped (an alert about an org that is gone), and it says so.
+        assert kept.sent_at is not None and kept.last_error == "dropped: the org was removed"
         ciphertexts = fresh.exec(select(Org.token_ciphertext)).all()
         assert ciphertexts == [other.token_ciphertext] and ciphertext not in ciphertexts
         actions = [e.action for e in audit_events(fresh, org_key="acme")]

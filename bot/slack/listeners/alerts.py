@@ -1,16 +1,18 @@
 """Buttons on an alert: Acknowledge and Mute (helpdesk agents), in the alert's thread.
 ("Re-check now" is the report's re-check button: bot/slack/listeners/actions.py.)
 
-Every press gets an answer: a value that does not parse (forged or from an old message), an
-incident that is over or was acknowledged by someone else, an org that no longer exists each
-get a clear ephemeral message; only a press that changed something writes in the thread."""
+Every press gets an answer: a value that does not parse (forged or from an old message), a
+value naming another alert's incident or org than the message pressed (forged), an incident
+that is over or was acknowledged by someone else, an org that no longer exists each get a
+clear ephemeral message and change nothing; only a press that changed something writes in the
+thread. A mute says who and until when, in the bot's time zone (as ``/afas mute`` does)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncRespond
@@ -22,17 +24,17 @@ from bot.blocks.alert import ACK_ACTION, MUTE_ACTION, MUTE_CHOICES, alert_blocks
 from bot.errors import Role, UserError
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.slack.durations import parse_until
 from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
+from bot.slack.listeners.mute import Alert, announce, apply_mute, bot_zone
 from storage.repository import (
     acknowledge_incident,
     get_incident,
     get_org_by_id,
     incident_message,
-    mute_org,
 )
 
-MUTE_FOR = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 _INCIDENT_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
@@ -75,7 +77,9 @@ async def _acknowledge_pressed(
     if not _INCIDENT_ID.fullmatch(value):
         raise UserError("error.stale_button")
     incident_id = int(value)
-    result = await asyncio.to_thread(_acknowledge, deps.runtime, incident_id, user)
+    result = await asyncio.to_thread(
+        _acknowledge, deps.runtime, incident_id, user, _pressed_message(body)
+    )
     if not result.done:
         reader = await deps.languages.of(user)
         if result.closed:
@@ -85,10 +89,10 @@ async def _acknowledge_pressed(
         await respond(text=message, response_type="ephemeral", replace_original=False)
         return
     language = deps.runtime.settings.alert_language  # the channel's language, like the alert
-    channel = (body.get("channel") or {}).get("id")
-    ts = (body.get("message") or {}).get("ts")
-    if not (channel and ts):
+    pressed = _pressed_message(body)
+    if pressed is None:
         return
+    channel, ts = pressed
     reply = t("alert.acknowledged_reply", language, user=f"<@{user}>")
     if result.opened is not None:
         await client.chat_update(
@@ -113,28 +117,31 @@ async def _mute_pressed(
     if choice not in MUTE_CHOICES or not key:
         raise UserError("error.stale_button")
     now = datetime.now(UTC)
-    until = now + MUTE_FOR[choice]
-    await asyncio.to_thread(_mute, deps.runtime, key, until, user, now)
+    until = parse_until((choice,), now=now, zone=bot_zone(deps.runtime))
+    pressed = _pressed_message(body)
+    change = await asyncio.to_thread(
+        apply_mute, deps.runtime, key, until=until, actor=user, now=now, pressed=pressed
+    )
+    await announce(client, deps, change, user=user, also=pressed)
+
+
+def _pressed_message(body: dict[str, Any]) -> Alert | None:
+    """The message whose button was pressed: (channel, ts), if Slack said."""
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
-    if channel and ts:
-        language = deps.runtime.settings.alert_language
-        await client.chat_postMessage(
-            channel=channel,
-            thread_ts=ts,
-            text=t(
-                "alert.muted_reply",
-                language,
-                user=f"<@{user}>",
-                until=until.strftime("%Y-%m-%d %H:%M UTC"),
-            ),
-        )
+    return (channel, ts) if channel and ts else None
 
 
-def _acknowledge(runtime: Runtime, incident_id: int, user: str) -> Acknowledged:
-    """Acknowledge; also the alert as posted, so the root message can be written again."""
+def _acknowledge(
+    runtime: Runtime, incident_id: int, user: str, pressed: Alert | None
+) -> Acknowledged:
+    """Acknowledge; also the alert as posted, so the root message can be written again. A
+    press on another incident's alert (a forged value) is refused and changes nothing."""
     with runtime.session() as session:
         incident = get_incident(session, incident_id)
+        posted = (incident.slack_channel, incident.slack_ts)
+        if pressed is not None and incident.slack_ts and posted != pressed:
+            raise UserError("error.stale_button")
         done = acknowledge_incident(session, incident.id, actor=user, at=datetime.now(UTC))
         incident = get_incident(session, incident_id)
         org = get_org_by_id(session, incident.org_id)
@@ -147,11 +154,6 @@ def _acknowledge(runtime: Runtime, incident_id: int, user: str) -> Acknowledged:
             org_key=org.key,
             opened=opened if isinstance(opened, IncidentOpened) else None,
         )
-
-
-def _mute(runtime: Runtime, key: str, until: datetime, user: str, now: datetime) -> None:
-    with runtime.session() as session:
-        mute_org(session, key, until=until, actor=user, now=now)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:

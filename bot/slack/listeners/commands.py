@@ -211,6 +211,10 @@ def history_rows(
 
 
 def status_rows(runtime: Runtime, language: str = "en") -> list[OrgStatusRow]:
+    """Every org's row; a mute's end in the bot's time zone (the overview shows it so)."""
+    from zoneinfo import ZoneInfo  # (the lead may move this to the module's imports)
+
+    zone = ZoneInfo(runtime.settings.timezone)
     with runtime.session() as session:
         return [
             OrgStatusRow(
@@ -219,7 +223,8 @@ def status_rows(runtime: Runtime, language: str = "en") -> list[OrgStatusRow]:
                 environment=org.environment.label_in(language),
                 state=org.current_state,
                 last_checked_at=org.last_checked_at,
-                muted_until=org.mute_until,
+                muted_until=org.mute_until.astimezone(zone) if org.mute_until else None,
+                muted_by=org.muted_by,
             )
             for org in list_orgs(session)
         ]

@@ -1,39 +1,18 @@
-"""Events: the App Home tab shows the overview of every org, worst first, in the reader's
-language, refreshed each time it is opened."""
+"""Events and the App Home: the Home tab is the helpdesk's dashboard (``listeners/home.py``),
+refreshed for recent readers after a change (``bot/slack/home_refresh.py``, a periodic job);
+the global shortcut "Register an AFAS org" (``listeners/shortcuts.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-from typing import Any
-
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.status import status_blocks
-from bot.slack.errors import answering_errors
-from bot.slack.listeners import SlackDeps
-from bot.slack.listeners.commands import status_rows
-
-HOME_MAX_BLOCKS = 100  # Slack's limit for a Home tab view
-
-
-async def home_opened(event: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
-    if event.get("tab") not in (None, "home"):
-        return
-    user = event.get("user", "")
-    language = await deps.languages.of(user)
-    rows = await asyncio.to_thread(status_rows, deps.runtime, language)
-    blocks = status_blocks(
-        rows, language=language, now=datetime.now(UTC), max_blocks=HOME_MAX_BLOCKS
-    )
-    await client.views_publish(user_id=user, view={"type": "home", "blocks": blocks})
+from bot.slack.home_refresh import HomeBoard
+from bot.slack.listeners import SlackDeps, home, shortcuts
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    @app.event("app_home_opened")
-    async def _home(
-        ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await answering_errors(home_opened(event, client, deps), deps.languages, body, ack, client)
+    """The Home tab's event and actions, the shortcut, and the Home refresh job."""
+    board = HomeBoard(deps.runtime, app.client)
+    home.register(app, deps, board)
+    shortcuts.register(app, deps, board)
+    deps.background.every(deps.runtime.settings.home_refresh_seconds, board, name="home-refresh")

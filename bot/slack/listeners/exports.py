@@ -378,7 +378,7 @@ async def _is_export(body: dict[str, Any]) -> bool:
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     """Before the general ``/afas`` listener: the export texts are answered here."""
-    from bot.process import replica_id  # bot.process builds this app: imported when it runs
+    from bot.replica import replica_id
 
     listeners = ExportListeners(deps, owner=replica_id())
 

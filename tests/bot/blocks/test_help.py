@@ -8,9 +8,16 @@ from bot.blocks.help import help_blocks, help_text
 from tests.bot.blocks.helpers import assert_within_slack_limits, contexts, dump, header
 
 EVERYONE = ["check &lt;org&gt;`", "check &lt;org&gt; deep`", "/afas status`", "/afas help`"]
-AGENTS = ["/afas register`"]
-# Not handled yet, so never offered: mute, handover (agents), remove (admins).
-NOT_YET = ["mute &lt;org&gt;", "handover &lt;org&gt;", "remove &lt;org&gt;"]
+AGENTS = [
+    "/afas register`",
+    "rotate &lt;org&gt;`",
+    "edit &lt;org&gt;`",
+    "mute &lt;org&gt; 2h`",
+    "unmute &lt;org&gt;`",
+    "watch &lt;org&gt;`",
+    "handover &lt;org&gt;`",
+]
+ADMINS = ["remove &lt;org&gt;`"]
 
 
 def shown(blocks: list[dict], commands: list[str]) -> list[bool]:
@@ -32,9 +39,9 @@ def test_only_the_commands_the_reader_may_use(roles, agents, admins) -> None:
     assert_within_slack_limits(blocks)
     assert all(shown(blocks, EVERYONE))
     assert shown(blocks, AGENTS) == [agents] * len(AGENTS)
-    assert not any(shown(blocks, NOT_YET))
+    assert shown(blocks, ADMINS) == [admins] * len(ADMINS)
     assert ("For helpdesk agents" in dump(blocks)) is agents
-    assert "For admins" not in dump(blocks)  # no admin-only command is handled yet
+    assert ("For admins" in dump(blocks)) is admins
     assert ("Never paste a token" in dump(blocks)) is agents
 
 

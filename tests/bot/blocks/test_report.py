@@ -144,6 +144,7 @@ def test_the_buttons_recheck_the_org() -> None:
         ("recheck", "acme", "Re-check"),
         ("recheck_deep", "acme", "Deep check"),
         ("export_dry_run", "acme", "Test export"),
+        ("handover", "acme", "Handover"),
     ]
     quiet = report_blocks(f.near_misses(), language="en", org_key="acme", with_actions=False)
     assert "actions" not in types(quiet)

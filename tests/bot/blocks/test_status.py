@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks.status import OrgStatusRow, status_blocks, status_text
+from bot.blocks.status import OrgStatusRow, status_blocks, status_text, who_text
 from tests.bot.blocks.helpers import assert_within_slack_limits, contexts, header, sections, types
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -104,6 +105,31 @@ def test_muted_orgs_are_marked_until_the_mute_ends() -> None:
     assert english.startswith(":x: Failing: 3  ·  :mute: muted: 2")
     dutch = "\n".join(sections(status_blocks(rows, language="nl", now=NOW)))
     assert ":mute: gedempt, nog 45 min" in dutch and ":mute: gedempt, nog 20 uur" in dutch
+
+
+def test_a_mute_says_until_when_in_the_zone_given_and_who() -> None:
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    until = (NOW + timedelta(hours=6)).astimezone(amsterdam)  # 19:00 in Amsterdam
+    rows = [
+        row("agent", "failing", muted_until=until, muted_by="U0SANNE"),
+        row("shell", "failing", muted_until=until, muted_by="cli:ops<&>`x`"),
+        row("old", "failing", muted_until=NOW + timedelta(hours=6)),  # from before muted_by
+    ]
+    english = "\n".join(sections(status_blocks(rows, language="en", now=NOW)))
+    assert ":mute: muted for 6 h (until 2026-11-26 19:00 CET, by <@U0SANNE>)" in english
+    assert "(until 2026-11-26 19:00 CET, by `cli:ops&lt;&amp;&gt;'x'`)" in english
+    assert ":mute: muted for 6 h (until 2026-11-26 18:00 UTC)" in english  # a UTC moment
+    dutch = "\n".join(sections(status_blocks(rows, language="nl", now=NOW)))
+    assert ":mute: gedempt, nog 6 uur (tot 2026-11-26 19:00 CET, door <@U0SANNE>)" in dutch
+    assert "<&>" not in english
+
+
+def test_who_is_a_mention_only_for_a_slack_user() -> None:
+    assert who_text("U0SANNE") == "<@U0SANNE>"
+    assert who_text("W0ENTERPRISE") == "<@W0ENTERPRISE>"
+    assert who_text("cli:root") == "`cli:root`"
+    assert who_text("<!channel>") == "`&lt;!channel&gt;`"
+    assert who_text("u0lower") == "`u0lower`"
 
 
 def test_names_are_escaped() -> None:

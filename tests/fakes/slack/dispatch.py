@@ -8,11 +8,11 @@ import copy
 import time
 from typing import Any
 
-from . import methods, views
+from . import files, methods, views
 from .params import INVALID_JSON
 from .workspace import Fault, RecordedCall, SlackWorkspace
 
-METHODS: dict[str, methods.Method] = {**methods.METHODS, **views.METHODS}
+METHODS: dict[str, methods.Method] = {**methods.METHODS, **views.METHODS, **files.METHODS}
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from . import files
 from .dispatch import handle
 from .params import decode_json_params, parse_params
 from .workspace import SlackWorkspace
@@ -23,7 +24,7 @@ RESPONSE_PREFIX = "__response__/"
 def create_app(ws: SlackWorkspace, base_url: Callable[[], str]) -> Starlette:
     """The ASGI app for a workspace; ``base_url()`` is the served ``.../api/`` URL."""
 
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> JSONResponse | PlainTextResponse:
         path = request.path_params["path"]
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -31,6 +32,11 @@ def create_app(ws: SlackWorkspace, base_url: Callable[[], str]) -> Starlette:
         path = path.removeprefix("api/")
         if path.startswith(RESPONSE_PREFIX):
             return _response_endpoint(ws, f"{base_url()}{path}", path, content_type, body)
+        if path.startswith(files.UPLOAD_PREFIX):  # files.getUploadURLExternal's upload_url
+            status, text = files.receive_upload(
+                ws, path[len(files.UPLOAD_PREFIX) :], content_type, body
+            )
+            return PlainTextResponse(text, status_code=status)
         params = parse_params(request.url.query, content_type, body)
         status, payload, extra_headers = handle(ws, path, params, headers)
         return JSONResponse(payload, status_code=status, headers=extra_headers)
