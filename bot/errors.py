@@ -119,7 +119,9 @@ def as_bot_error(error: BaseException) -> BotError:
     if isinstance(error, UnknownOrgError):
         return UnknownOrg(error.key, tuple(error.suggestions))
     if isinstance(error, InvalidOrgError):
-        key = "error.invalid_secret" if error.reason == "secret" else f"error.invalid_{error.field}"
+        key = {"secret": "error.invalid_secret", "control": "bad_input.control_characters"}.get(
+            error.reason, f"error.invalid_{error.field}"
+        )
         return UserError(key, fields={FORM_FIELDS.get(error.field, error.field): key})
     if isinstance(error, DuplicateOrgError):
         return UserError("register.duplicate")

@@ -1,6 +1,6 @@
-"""What ``serve`` listens on and connects to: one HTTP server on host:port with ``/healthz``
-and ``/readyz`` (and, in HTTP mode, Slack's requests on ``/slack/events``); in Socket Mode,
-the socket to Slack, connected in the background.
+"""What ``serve`` listens on and connects to: one HTTP server on host:port with ``/healthz``,
+``/readyz``, ``/metrics`` when given a ``Metrics`` (and, in HTTP mode, Slack's requests on
+``/slack/events``); in Socket Mode, the socket to Slack, connected in the background.
 
 Socket Mode never blocks the rest: the first connection is retried with backoff (1 s doubling
 to 60 s) while the checks and the outbox run, ``/readyz`` says "not connected" meanwhile, and
@@ -18,12 +18,15 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
 
 from bot.health import Readiness, health_routes
+from bot.metrics import Metrics, metrics_routes
 from bot.slack.background import Background
+from bot.slack.request_guard import guard_slack_requests
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 1.0, 60.0
+CONNECT_SECONDS = 10.0  # one websocket handshake, at most
 
 
 class ServeError(RuntimeError):
@@ -41,8 +44,10 @@ class Server:
         mode: str | None = None,
         app_token: str | None = None,
         background: Background | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.readiness, self.host, self.port = readiness, host, port
+        self.metrics = metrics
         self.app, self.mode, self.app_token = app, mode, app_token
         self.background = background or Background()
         self._runner: web.AppRunner | None = None
@@ -54,9 +59,12 @@ class Server:
         if self.app is not None and self.mode == "http":
             web_app = AsyncSlackAppServer(port=self.port, path=SLACK_EVENTS_PATH, app=self.app)
             application = web_app.web_app
+            guard_slack_requests(application, self.app, path=SLACK_EVENTS_PATH)
         else:
             application = web.Application()
         application.add_routes(health_routes(self.readiness))
+        if self.metrics is not None:
+            application.add_routes(metrics_routes(self.metrics))
         self._runner = web.AppRunner(application, access_log=None)
         await self._runner.setup()
         try:
@@ -81,15 +89,21 @@ class Server:
 
     async def _connect(self) -> None:
         assert self._socket is not None
+        client = self._socket.client
         delay = FIRST_RETRY_SECONDS
         while True:
             try:
-                await self._socket.connect_async()
+                # The URL first, ourselves: slack_sdk's connect() would otherwise retry a
+                # failure by itself every 10 s, forever, a traceback each time, and never reach
+                # this backoff (apps.connections.open is rate limited).
+                client.wss_uri = await client.issue_new_wss_url()
+                await asyncio.wait_for(self._socket.connect_async(), CONNECT_SECONDS)
                 log.info("Slack socket connected")
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                client.wss_uri = None  # a new URL next time, never a stale one
                 log.warning(
                     "cannot connect to Slack (%s); trying again in %.0f s",
                     type(exc).__name__,

@@ -1,7 +1,17 @@
-"""All settings, read once from the environment (prefix ``AFASBOT_``) and an optional .env."""
+"""All settings, read once from the environment (prefix ``AFASBOT_``) and an optional .env.
+
+Every number is bounded where a huge one would break the bot later rather than at start
+(a lease of 1e308 seconds overflows every sweep's datetime; an infinite time-out never times
+out): floats are finite (``allow_inf_nan=False``) and each has an upper bound. A variable
+with our prefix that is no setting is most likely a typo: ``unknown_settings`` names the
+closest real one (the CLI warns with it, it does not refuse)."""
 
 from __future__ import annotations
 
+import difflib
+import os
+import stat
+from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,11 +20,21 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from afas.environments import DEFAULT_URL_TEMPLATE, validate_url_template
+from storage.db import normalize_database_url
+
+ENV_FILE = ".env"
+PREFIX = "AFASBOT_"
+#: Our prefix, but not settings: the test suite's switches (tests/conftest.py, CI).
+NOT_SETTINGS = ("AFASBOT_REQUIRE_",)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="AFASBOT_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix=PREFIX,
+        env_file=ENV_FILE,
+        extra="ignore",
+        populate_by_name=True,
+        allow_inf_nan=False,
     )
 
     # AFAS
@@ -22,14 +42,16 @@ class Settings(BaseSettings):
     afas_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     afas_per_environment_limit: int = Field(4, ge=1, le=8)
     afas_total_limit: int = Field(64, ge=1, le=1024)
-    afas_timeout_seconds: float = Field(30.0, gt=0)
+    afas_timeout_seconds: float = Field(30.0, gt=0, le=300)
     afas_retries: int = Field(2, ge=0, le=5)
     afas_accept_language: str | None = None
     profile_path: str | None = None
-    token_expiry_warning_days: int = Field(14, ge=0)
+    token_expiry_warning_days: int = Field(14, ge=0, le=365)
     check_concurrency: int = Field(8, ge=1, le=256)
-    scheduler_tick_seconds: float = Field(30.0, gt=0)
-    check_lease_seconds: float = Field(300.0, gt=0)
+    # A tick below 0.1 s would spin the loop; a check lease longer than an hour would keep an
+    # org from being checked for that long after its replica died.
+    scheduler_tick_seconds: float = Field(30.0, ge=0.1, le=3600)
+    check_lease_seconds: float = Field(300.0, gt=0, le=3600)
     sweep_limit: int = Field(100, ge=1, le=10_000)
 
     # Storage
@@ -74,10 +96,16 @@ class Settings(BaseSettings):
     # Alerts (a scheduled check's state change posts to the org's alert channel)
     alert_open_after: int = Field(2, ge=1, le=20)  # consecutive bad checks
     alert_close_after: int = Field(1, ge=1, le=20)  # consecutive good checks
-    alert_remind_hours: float = Field(24.0, gt=0)
+    alert_remind_hours: float = Field(24.0, gt=0, le=720)  # at most 30 days
     alert_language: Literal["nl", "en"] = "nl"  # alert channels have no locale
     slack_default_alert_channel: str | None = None  # for orgs without a channel of their own
-    outbox_tick_seconds: float = Field(5.0, gt=0)
+    outbox_tick_seconds: float = Field(5.0, ge=0.1, le=3600)
+
+    # The ops channel (platform notices, the daily digest; default: the default alert channel)
+    # and the daily digest: at this hour (0-23) in the bot's time zone; quiet days skipped.
+    slack_ops_channel: str | None = None
+    digest_hour: int | None = Field(None, ge=0, le=23)  # None: no digest
+    digest_skip_quiet: bool = True
 
     # Test exports: a live run's lease, renewed at every step; a clean-up takes over a run
     # (whose process may have died) only once it has run out. Longer than one step can take.
@@ -114,7 +142,109 @@ class Settings(BaseSettings):
     def _template(cls, value: str) -> str:
         return validate_url_template(value)
 
+    @field_validator("profile_path")
+    @classmethod
+    def _profile_path(cls, value: str | None) -> str | None:
+        """A device or a directory would be read forever (``/dev/zero``) or fail later."""
+        problem = profile_file_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        """Refused at start, with the other settings, rather than at the first connection."""
+        normalize_database_url(value)
+        return value
+
+
+#: A requirements profile is a TOML file of some kilobytes; more is not a profile.
+PROFILE_FILE_LIMIT = 1024 * 1024
+
+
+def profile_file_problem(path: str) -> str | None:
+    """Why the file at ``path`` cannot be a profile without reading it, or None (a missing
+    file is left to the loader, which says so)."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):  # missing (the loader says so), or a NUL in the path
+        return None if "\x00" not in path else "the path holds a NUL character"
+    if not stat.S_ISREG(found.st_mode):
+        return f"{path!r} is not a regular file"
+    if found.st_size > PROFILE_FILE_LIMIT:
+        return f"{path!r} is larger than {PROFILE_FILE_LIMIT // 1024} KiB: not a profile"
+    return None
+
 
 @cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def variable_names(field: str) -> tuple[str, ...]:
+    """The environment variables a setting is read from: its aliases, else prefix + name."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    return (PREFIX + field.upper(),)
+
+
+def known_setting_names() -> frozenset[str]:
+    """Every variable name a setting is read from (aliases included), upper case."""
+    return frozenset(_fields_by_name())
+
+
+def field_named(name: str) -> str | None:
+    """The setting a name stands for: a field's own name, or a variable it is read from
+    (pydantic names an aliased setting's error after its first alias)."""
+    if name in Settings.model_fields:
+        return name
+    return _fields_by_name().get(name.upper())
+
+
+@cache
+def _fields_by_name() -> dict[str, str]:
+    return {
+        variable.upper(): field
+        for field in Settings.model_fields
+        for variable in variable_names(field)
+    }
+
+
+def environment() -> dict[str, str]:
+    """What the settings are read from: the .env file in the working directory, then the
+    process environment over it (the order pydantic-settings gives them)."""
+    from dotenv import dotenv_values
+
+    try:
+        from_file = {k: v for k, v in dotenv_values(ENV_FILE).items() if v is not None}
+    except (OSError, UnicodeDecodeError):
+        from_file = {}
+    return {**from_file, **os.environ}
+
+
+def variable_for(field: str, environ: Mapping[str, str]) -> str:
+    """The variable that set ``field`` (names are matched regardless of case, as
+    pydantic-settings does), else its first name: what an error about it must name."""
+    names = variable_names(field)
+    given = {name.upper() for name in environ}
+    return next((name for name in names if name.upper() in given), names[0])
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """A warning for every ``AFASBOT_`` variable that is no setting, with the closest name."""
+    known = known_setting_names()
+    # Compared without the prefix, which every name shares and would make any two look alike.
+    ours = {name[len(PREFIX) :]: name for name in known if name.startswith(PREFIX)}
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known or upper.startswith(NOT_SETTINGS):
+            continue
+        close = difflib.get_close_matches(upper[len(PREFIX) :], list(ours), n=1, cutoff=0.6)
+        hint = f"; did you mean {ours[close[0]]}?" if close else " (afasbot has no such setting)"
+        warnings.append(f"unknown setting {name}{hint}")
+    return warnings

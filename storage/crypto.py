@@ -25,6 +25,8 @@ GENERATE_HINT = "Generate a key with `afasbot keys generate`."
 # Fernet.generate_key()'s shape. Python's Base64 decoder skips unknown characters, so the shape
 # is checked before decoding: a key with a stray character is refused, not silently repaired.
 _KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}=")
+#: A key file holds a few keys of 44 characters; more is another file.
+KEY_FILE_LIMIT = 64 * 1024
 
 
 def generate_key() -> str:
@@ -52,10 +54,19 @@ def load_keys(env_value: str | None, key_file: str | Path | None) -> list[str]:
     if key_file:
         path = Path(key_file)
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise KeyConfigError(f"Cannot read the token key file {path}: {reason}.") from None
+            with path.open("rb") as file:  # bounded: /dev/zero or a log is not a key file
+                raw = file.read(KEY_FILE_LIMIT + 1)
+            if len(raw) > KEY_FILE_LIMIT:
+                raise KeyConfigError(
+                    f"The token key file {path!r} is larger than {KEY_FILE_LIMIT // 1024} KiB: "
+                    "a key file holds one key (44 characters) per line."
+                )
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise KeyConfigError(f"The token key file {path!r} is not a text file.") from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or "not a file name"
+            raise KeyConfigError(f"Cannot read the token key file {path!r}: {reason}.") from None
         for number, line in enumerate(lines, 1):
             text = line.split("#", 1)[0].strip()
             if text:

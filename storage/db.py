@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
+
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +30,52 @@ def default_database_url() -> str:
     return DEFAULT_DATABASE_URL
 
 
+class DatabaseUrlError(StorageError, ValueError):
+    """The database URL is malformed or names a database afasbot cannot use. The message
+    never repeats the URL: it may hold a password."""
+
+
+#: The drivers afasbot ships with, by the names a URL may give them.
+_SUPPORTED_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+SUPPORTED_URLS = "sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+
+
 def normalize_database_url(database_url: str | URL) -> URL:
-    """Map ``postgres://`` and ``postgresql://`` (as hosting platforms hand them out) to
-    psycopg 3, the only PostgreSQL driver afasbot ships with. Other URLs pass unchanged."""
-    url = make_url(database_url)
-    if url.drivername in ("postgres", "postgresql"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url
+    """The URL afasbot connects with, or ``DatabaseUrlError``: ``postgres://`` and
+    ``postgresql://`` (as hosting platforms hand them out) map to psycopg 3, the only
+    PostgreSQL driver afasbot ships with; SQLite's own driver for ``sqlite://``. Anything else
+    (``mysql://``, another driver, a URL that does not parse) is refused here, in one line,
+    rather than as an import error or a traceback from the first connection."""
+    try:
+        url = make_url(database_url)
+        port = url.port
+    except (ArgumentError, ValueError, TypeError):
+        raise DatabaseUrlError(f"not a URL that can be read (expected {SUPPORTED_URLS})") from None
+    driver = _SUPPORTED_DRIVERS.get(url.drivername.lower())
+    if driver is None:
+        raise DatabaseUrlError(
+            f"{_shown(url.drivername)} is not a database afasbot supports (use {SUPPORTED_URLS})"
+        )
+    if driver == "sqlite" and (url.host or url.username or url.password or port):
+        raise DatabaseUrlError(
+            "a SQLite URL names a file, not a server: sqlite:///relative/path or "
+            "sqlite:////absolute/path"
+        )
+    if port is not None and not 0 < port <= 65535:
+        raise DatabaseUrlError(f"the port {port} is not a TCP port (1 to 65535)")
+    return url.set(drivername=driver)
+
+
+def _shown(scheme: str) -> str:
+    """A scheme as an error may show it: short and printable (it comes from the operator)."""
+    clean = "".join(c for c in scheme if c.isalnum() or c in "+-.")[:30]
+    return repr(clean or "?")
 
 
 def make_engine(database_url: str | URL, *, echo: bool = False) -> Engine:

@@ -22,6 +22,9 @@ from storage.models import Org
 
 log = logging.getLogger(__name__)
 
+#: Rows per committed batch at most: one batch is one transaction (and a database's integer).
+MAX_BATCH_SIZE = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class KeyCheck:
@@ -104,11 +107,13 @@ def rotate_tokens(
     Rows already on the newest key (by ``token_key_id``) are skipped, so an interrupted run
     can simply be run again. Each row is written with a compare-and-set on its old ciphertext,
     so a token replaced meanwhile is never overwritten with the old one. Rows no configured key
-    can read are counted as failed and left as they are. Each batch writes one audit event
-    (org keys and counts, never values). ``limit`` stops after that many rotations.
+    can read are counted as failed and left as they are. Each batch that rotated a token
+    writes one audit event (org keys, never values). ``limit`` stops after that many
+    rotations. Callers check the keys first (``verify_keys_against_database``): keys that
+    cannot read a key id's tokens at all are a configuration error, not a rotation.
     """
-    if batch_size <= 0:
-        raise ValueError("batch_size must be positive")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
     primary = cipher.primary_key_id
     skipped = session.exec(
         select(func.count()).select_from(Org).where(Org.token_key_id == primary)
@@ -155,18 +160,19 @@ def rotate_tokens(
         failed += len(batch_failed)
         failed_keys += batch_failed
         batches += 1
-        add_audit_event(
-            session,
-            actor=actor,
-            action="tokens.rotated",
-            org_key=None,
-            at=now or utcnow(),
-            details={
-                "to_key_id": primary,
-                "rotated": done,
-                "failed": batch_failed,
-            },
-        )
+        if done:  # a batch of only unreadable rows changed nothing: no "rotated" event
+            add_audit_event(
+                session,
+                actor=actor,
+                action="tokens.rotated",
+                org_key=None,
+                at=now or utcnow(),
+                details={
+                    "to_key_id": primary,
+                    "rotated": done,
+                    "failed": batch_failed,
+                },
+            )
         session.commit()
         log.info(
             "token rotation batch %d committed: %d rotated, %d failed (to key id %s)",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -119,7 +120,7 @@ def normalize_org_key(text: str) -> str:
 
 
 def _display_name(text: str) -> str:
-    name = " ".join((text or "").split())
+    name = " ".join(_no_control(text or "", "display_name", "The display name holds").split())
     if not name:
         raise InvalidOrgError("Give the org a display name.", field="display_name")
     if len(name) > NAME_MAX:
@@ -142,9 +143,11 @@ def _alert_channel(text: str | None) -> str | None:
 
 
 def _cs_owner(text: str | None) -> str | None:
-    if text is None or not text.strip():
+    if text is None:
         return None
-    owner = text.strip()
+    owner = " ".join(_no_control(text, "cs_owner", "The customer-success owner holds").split())
+    if not owner:
+        return None
     if len(owner) > NAME_MAX:
         raise InvalidOrgError(
             f"The customer-success owner is longer than {NAME_MAX} characters.", field="cs_owner"
@@ -153,7 +156,12 @@ def _cs_owner(text: str | None) -> str | None:
 
 
 def _notes(text: str | None) -> str:
-    notes = (text or "").strip()
+    notes = _no_control(
+        (text or "").replace("\r\n", "\n").replace("\r", "\n"),
+        "notes",
+        "The notes hold",
+        lines=True,
+    ).strip()
     if len(notes) > NOTES_MAX:
         raise InvalidOrgError(f"The notes are longer than {NOTES_MAX} characters.", field="notes")
     return _no_secret(notes, "notes")
@@ -171,6 +179,26 @@ def _interval(seconds: int) -> int:
             field="check_interval_seconds",
         )
     return value
+
+
+def _no_control(text: str, field: str, what: str, *, lines: bool = False) -> str:
+    """``text``, or ``InvalidOrgError`` (reason ``control``) when it holds a control character:
+    NUL, BEL, ESC (a terminal escape sequence), any other C0 or C1 character or DEL, or a
+    bidirectional override (which shows a name other than the one stored). Notes may hold
+    line breaks and tabs; a name is one line (its line breaks and tabs become spaces)."""
+    allowed = "\t\n" if lines else "\t\n\r\x0b\x0c"
+    if any(c not in allowed and (unicodedata.category(c) == "Cc" or c in _BIDI) for c in text):
+        raise InvalidOrgError(
+            f"{what} a control character (such as an escape sequence or a NUL); "
+            "type it again without one.",
+            field=field,
+            reason="control",
+        )
+    return text
+
+
+#: Unicode's bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _no_secret(text: str, field: str) -> str:

@@ -21,6 +21,7 @@ from .scenario import (
     load_scenario,
 )
 from .server import describe, serve_forever
+from .serving import ListenError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(entry), flush=True)
 
     # uvicorn handles SIGINT/SIGTERM itself and returns after a graceful shutdown.
-    serve_forever(scenario, args.host, args.port, on_ready=ready, log_level=args.log_level)
+    try:
+        serve_forever(scenario, args.host, args.port, on_ready=ready, log_level=args.log_level)
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 

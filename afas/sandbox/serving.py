@@ -20,17 +20,28 @@ import uvicorn
 ASGIApp = Callable[..., Any]
 
 
+class ListenError(OSError):
+    """host:port cannot be listened on; the message says which and why, in one line (a port
+    out of range, an address in use or not of this machine, a host name that does not
+    resolve or is not one)."""
+
+
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (port 0: a free one, read it with getsockname())."""
+    """A listening TCP socket on host:port (port 0: a free one, read it with getsockname()).
+    ``ListenError`` when it cannot be had."""
+    where = f"{host!r}:{port}" if not host.isprintable() else f"{host}:{port}"
+    if not 0 <= port <= 65535:
+        raise ListenError(f"cannot listen on {where}: a port is 0 (any free one) to 65535")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
         sock.listen(2048)
-    except OSError:
+    except (OSError, OverflowError, TypeError, ValueError) as exc:  # UnicodeError: a bad name
         sock.close()
-        raise
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise ListenError(f"cannot listen on {where}: {reason}") from None
     return sock
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerting.digest import DailyDigest, send_digest
 from bot.alerting.messages import (
     OPENED,
     IncidentOpened,
@@ -39,6 +40,7 @@ from bot.blocks.alert import (
     resolved_blocks,
 )
 from bot.blocks.org_admin import org_removed_blocks, org_removed_reply, org_removed_text
+from bot.metrics import Metrics
 from bot.runtime import Runtime
 from storage.models import OutboxMessage
 from storage.repository import (
@@ -87,41 +89,86 @@ async def drain_outbox(
     now: datetime,
     limit: int = 20,
     lease_seconds: float = 120.0,
+    metrics: Metrics | None = None,
 ) -> DrainResult:
+    """Send the due messages; each one is logged (org key, kind) and, with ``metrics``,
+    counted as sent, skipped (nowhere to send) or retried."""
     claimed = await asyncio.to_thread(_claim, runtime, owner, now, limit, lease_seconds)
     sent = retried = skipped = 0
+
+    def handled(message: OutboxMessage, outcome: str) -> None:
+        if metrics is not None:
+            metrics.delivered(message.kind, outcome)
+
     for message in claimed:
+        context = _log_context(message)
         try:
             delivered = await _deliver(runtime, client, delivery, message, now)
         except RootNotSentYet:
             await asyncio.to_thread(
                 _failed, runtime, message, owner, "waiting for the root", now + ROOT_WAIT
             )
+            handled(message, "retried")
             retried += 1
             continue
         except SlackApiError as exc:
             error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
             retry_at = now + _backoff(exc, message.attempts)
             log.warning(
-                "Slack refused outbox message %s (%s): retry at %s",
+                "Slack refused outbox message %s (%s) for org %s (%s): retry at %s",
                 message.id,
+                message.kind,
+                context["org"],
                 error,
                 retry_at.isoformat(),
+                extra={**context, "outcome": "retried", "error": str(error)},
             )
             await asyncio.to_thread(_failed, runtime, message, owner, str(error), retry_at)
+            handled(message, "retried")
             retried += 1
             continue
         except OSError as exc:  # Slack unreachable
             retry_at = now + _backoff(None, message.attempts)
+            log.warning(
+                "Slack unreachable for outbox message %s (%s) for org %s (%s): retry at %s",
+                message.id,
+                message.kind,
+                context["org"],
+                type(exc).__name__,
+                retry_at.isoformat(),
+                extra={**context, "outcome": "retried", "error": type(exc).__name__},
+            )
             await asyncio.to_thread(_failed, runtime, message, owner, type(exc).__name__, retry_at)
+            handled(message, "retried")
             retried += 1
             continue
         await asyncio.to_thread(_sent, runtime, message, owner, now)
+        outcome = "sent" if delivered else "skipped"
+        log.info(
+            "delivered outbox message %s (%s) for org %s: %s",
+            message.id,
+            message.kind,
+            context["org"],
+            outcome,
+            extra={**context, "outcome": outcome},
+        )
+        handled(message, outcome)
         if delivered:
             sent += 1
         else:
             skipped += 1
     return DrainResult(sent, retried, skipped)
+
+
+def _log_context(row: OutboxMessage) -> dict[str, object]:
+    """What a delivery's log line carries: the org's key ("-" for platform notices, which
+    belong to no org), the message's kind and id."""
+    org_key = row.payload.get("org_key") if isinstance(row.payload, dict) else None
+    return {
+        "org": org_key if isinstance(org_key, str) else "-",
+        "kind": row.kind,
+        "outbox_id": row.id,
+    }
 
 
 async def _deliver(
@@ -138,6 +185,10 @@ async def _deliver(
         log.error("outbox message %s (kind %r) cannot be read: dropped", row.id, row.kind)
         return False
     language = delivery.language
+    if isinstance(message, DailyDigest):
+        return await send_digest(
+            client, message, channel=message.channel or delivery.default_channel, language=language
+        )
     if isinstance(message, PlatformDown | PlatformUp):
         if delivery.default_channel is None:
             log.warning("no AFASBOT_SLACK_DEFAULT_ALERT_CHANNEL: platform notice not posted")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from afas.environments import AfasEnvironment, EnvironmentKind
 from afas.profile import LocalText
 from afas.report import CheckReport, ItemStatus, ReportItem
+from bot.alerting.digest import DailyDigest
 
 #: The shape this code writes. Raise it when a field's meaning changes (adding one with a
 #: default does not need it); the reader then knows which shape it holds.
@@ -149,7 +150,13 @@ class OrgRemoved(_Message):
 
 
 OutboxPayload = Annotated[
-    IncidentOpened | IncidentResolved | IncidentReminder | PlatformDown | PlatformUp | OrgRemoved,
+    IncidentOpened
+    | IncidentResolved
+    | IncidentReminder
+    | PlatformDown
+    | PlatformUp
+    | OrgRemoved
+    | DailyDigest,
     Field(discriminator="kind"),
 ]
 IncidentMessage = IncidentOpened | IncidentResolved | IncidentReminder

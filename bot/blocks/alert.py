@@ -33,7 +33,9 @@ from bot.blocks import (
     mt,
     outside_text,
     plain,
+    redact,
     to_dicts,
+    truncate,
 )
 from bot.blocks.handover import HANDOVER_ACTION
 from bot.blocks.report import RECHECK_ACTION
@@ -80,7 +82,9 @@ def alert_blocks(
         mt("alert.since", lang, time=_when(message.opened_at)),
     ]
     if acknowledged_by:
-        context.append(":eyes: " + t("alert.acknowledged_by", lang, user=f"<@{acknowledged_by}>"))
+        context.append(
+            ":eyes: " + t("alert.acknowledged_by", lang, user=f"<@{escape(acknowledged_by)}>")
+        )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]))
     buttons = []
     if not acknowledged_by:
@@ -96,8 +100,10 @@ def alert_blocks(
 
 
 def alert_text(message: IncidentOpened, *, language: str) -> str:
+    """The notification text. Slack reads a message's top-level ``text`` as mrkdwn (mentions
+    included), so the org's name, typed by a person, is escaped here as in the blocks."""
     lang = normalise_language(language)
-    return plain(t("alert.title", lang, org=message.org_name), 300)
+    return truncate(mt("alert.title", lang, org=redact(message.org_name)), 300)
 
 
 def resolved_blocks(message: IncidentResolved, *, language: str) -> list[dict]:

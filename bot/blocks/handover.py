@@ -26,6 +26,7 @@ from bot.blocks.common import (
     escape,
     outside_text,
     plain,
+    redact,
     state_key,
     to_dicts,
     truncate,
@@ -74,7 +75,9 @@ _LIST_LIMIT = 1500
 _NOTES_LIMIT = 1000
 _PART_LIMIT = 300
 _MORE_ROOM = 100
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+# Matched whole (``fullmatch``): ``$`` alone also matches before a final line break.
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,20}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def handover_blocks(note: HandoverNote, *, language: str) -> list[dict]:
@@ -110,20 +113,22 @@ def handover_blocks(note: HandoverNote, *, language: str) -> list[dict]:
 
 
 def handover_text(note: HandoverNote, *, language: str) -> str:
-    """The notification and screen-reader text."""
-    return plain(_title(note, normalise_language(language)), 300)
+    """The notification and screen-reader text: mrkdwn to Slack, so the name is escaped."""
+    return truncate(escape(redact(_title(note, normalise_language(language)))), 300)
 
 
 def slack_person(text: str | None) -> str:
+    """A Slack user id as a mention; any other text (a name typed as the owner) escaped."""
     if not text:
         return "?"
-    return f"<@{text}>" if is_slack_user(text) else escape(text)
+    return f"<@{text}>" if is_slack_user(text) and _USER_ID.fullmatch(text) else escape(text)
 
 
 def slack_channel(text: str | None) -> str:
+    """A channel id as a channel link; any other text escaped."""
     if not text:
         return "?"
-    return f"<#{text}>" if _CHANNEL_ID.match(text) else escape(text)
+    return f"<#{text}>" if _CHANNEL_ID.fullmatch(text) else escape(text)
 
 
 # -- the parts -------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from bot.blocks import (
     mt,
     outside_text,
     plain,
+    redact,
     to_dicts,
     truncate,
 )
@@ -145,7 +146,8 @@ def _facts(report: CheckReport, lang: str) -> str:
     facts = [mt("report.context.environment", lang, environment=_environment_label(report, lang))]
     version = report.facts.get("profit_version")
     if version:
-        facts.append(mt("report.context.profit", lang, version=outside_text(str(version), 40)))
+        # mt escapes (outside_text would escape twice: "&amp;amp;")
+        facts.append(mt("report.context.profit", lang, version=truncate(redact(str(version)), 40)))
     facts.append(mt("report.context.token", lang, fingerprint=report.token_fingerprint))
     requests_key = (
         "report.context.requests.one" if report.requests == 1 else "report.context.requests.other"

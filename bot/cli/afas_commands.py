@@ -18,10 +18,13 @@ from afas.tokens import AfasToken
 from bot.cli.common import fail, read_token_file
 from bot.cli.render import print_report, report_json
 from bot.runtime import afas_client
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, profile_file_problem
 
 
 def load_profile_or_fail(path: str | None) -> Profile:
+    problem = profile_file_problem(path) if path else None
+    if problem:  # checked first: a device (/dev/zero) would be read forever
+        fail(f"cannot read the profile: {problem}")
     try:
         return load_profile(path)
     except ProfileError as exc:
@@ -61,20 +64,22 @@ def sandbox(
     """Run the AFAS sandbox: a fake AFAS Profit REST API with many environments."""
     from afas.sandbox.scenario import ScenarioError, default_scenario, load_scenario
     from afas.sandbox.server import serve_forever
+    from afas.sandbox.serving import ListenError
 
     try:
         chosen = load_scenario(scenario) if scenario else default_scenario()
     except (OSError, ScenarioError) as exc:
         fail(f"cannot load the scenario {scenario}: {exc}")
-    if token_dir:
-        _write_tokens(chosen, Path(token_dir))
-    serve_forever(
-        chosen,
-        host=host,
-        port=port,
-        on_ready=lambda url: _announce(url, chosen, token_dir),
-        log_level="warning",
-    )
+
+    def ready(url_template: str) -> None:
+        if token_dir:  # once listening: an address that cannot be used writes nothing
+            _write_tokens(chosen, Path(token_dir))
+        _announce(url_template, chosen, token_dir)
+
+    try:
+        serve_forever(chosen, host=host, port=port, on_ready=ready, log_level="warning")
+    except ListenError as exc:
+        fail(str(exc))
 
 
 def _write_tokens(scenario, directory: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 import typer
 from pydantic import ValidationError
 
@@ -16,7 +19,15 @@ from bot.cli import (
 )
 from bot.cli.common import fail
 from bot.logging_setup import configure_logging
-from bot.settings import Settings, get_settings
+from bot.settings import (
+    PREFIX,
+    Settings,
+    environment,
+    field_named,
+    get_settings,
+    unknown_settings,
+    variable_for,
+)
 
 app = typer.Typer(
     name="afasbot",
@@ -36,23 +47,39 @@ serve.register(app)
 
 @app.callback()
 def _setup() -> None:
-    """Logging for every command, with secrets redacted (bot/logging_setup.py)."""
+    """Logging for every command, with secrets redacted (bot/logging_setup.py); a warning
+    for each ``AFASBOT_`` variable that is no setting (a typo), before anything else."""
+    environ = environment()
+    warnings = unknown_settings(environ)
     try:
         settings = get_settings()
     except ValidationError as exc:
-        fail("; ".join(setting_problems(exc)))
+        _warn(warnings, json_lines=False)
+        fail("; ".join(setting_problems(exc, environ)))
     configure_logging(settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
+    _warn(warnings, json_lines=settings.log_format == "json")
 
 
-def setting_problems(exc: ValidationError) -> list[str]:
-    """One line per wrong setting, all at once, each naming its variable (not its value)."""
+def _warn(warnings: list[str], *, json_lines: bool) -> None:
+    """One line each on stderr; through the log when it is JSON (one object per line)."""
+    for warning in warnings:
+        if json_lines:
+            logging.getLogger("bot.settings").warning("%s", warning)
+        else:
+            typer.echo(f"warning: {warning}", err=True)
+
+
+def setting_problems(exc: ValidationError, environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per wrong setting, all at once, each naming its variable (not its value): the
+    one that was set, for a setting read under several names."""
+    given = environment() if environ is None else environ
     problems = []
     for error in exc.errors():
-        first = str(error["loc"][0]) if error["loc"] else ""
-        if first.startswith(("AFASBOT_", "SLACK_", "PORT")):
-            name = first
+        field = field_named(str(error["loc"][0])) if error["loc"] else None
+        if field is not None:
+            name = variable_for(field, given)
         else:
-            name = "AFASBOT_" + "_".join(str(part) for part in error["loc"]).upper()
+            name = PREFIX + "_".join(str(part) for part in error["loc"]).upper()
         problems.append(
             f"the setting {name} is invalid: {error['msg'].removeprefix('Value error, ')}"
         )

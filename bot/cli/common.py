@@ -5,10 +5,10 @@ from __future__ import annotations
 import codecs
 import getpass
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -20,8 +20,10 @@ USAGE_ERROR = 2
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
-    """Print one line to stderr and exit (2 = bad input; nothing was changed)."""
-    typer.echo(f"error: {message}", err=True)
+    """Print one line to stderr and exit (2 = bad input; nothing was changed). Control
+    characters that came with the input (a newline, an escape sequence) are shown escaped, so
+    the line stays one line and the terminal is left as it was."""
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -34,17 +36,52 @@ def confirm(question: str) -> bool:
         fail("nothing was changed: no one could confirm; add --yes to go ahead without asking")
 
 
+#: A token file holds a few hundred bytes (the XML form of a token); more is another file
+#: (``/dev/zero``, a log, a disk image) and is not read to its end.
+TOKEN_FILE_LIMIT = 64 * 1024
+
+
 def read_token_file(path: str) -> AfasToken:
     """Read a token from a file (``-`` for stdin); any failure is a one-line usage error."""
     try:
-        text = sys.stdin.read() if path == "-" else decode_token_file(Path(path).read_bytes())
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not a text file"
-        fail(f"cannot read the token file {path}: {reason}")
+        if path == "-":
+            text = sys.stdin.read(TOKEN_FILE_LIMIT + 1)
+        else:
+            with open(path, "rb") as file:
+                text = decode_token_file(file.read(TOKEN_FILE_LIMIT + 1))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            reason = "not a text file"
+        elif isinstance(exc, ValueError):  # a NUL in the path
+            reason = "not a file name"
+        else:
+            reason = exc.strerror or type(exc).__name__
+        fail(f"cannot read the token file {printable(path)}: {reason}")
+    if len(text) > TOKEN_FILE_LIMIT:
+        fail(
+            f"the token file {printable(path)} is larger than {TOKEN_FILE_LIMIT // 1024} KiB: "
+            "a token file holds one token (a few hundred characters)"
+        )
     try:
         return AfasToken.parse(text)
     except TokenFormatError as exc:
-        fail(f"the token file {path} holds no AFAS token. {exc}")
+        fail(f"the token file {printable(path)} holds no AFAS token. {exc}")
+
+
+def printable(text: object, *, lines: bool = False) -> str:
+    """``text`` with every control character (C0, DEL, C1: terminal escape sequences start
+    with one) written as a ``\\x..`` escape, so a terminal shows it and never obeys it.
+    ``lines`` keeps line breaks and tabs (notes, a Markdown document)."""
+    pattern = _CONTROL_BUT_LINES if lines else _CONTROL
+    return pattern.sub(_escaped, str(text))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def decode_token_file(raw: bytes) -> str:
@@ -72,12 +109,15 @@ def user_errors() -> Iterator[None]:
     from afas.profile import ProfileError
     from bot.errors import BotError
     from bot.i18n import t
+    from storage.db import DatabaseUrlError
     from storage.errors import StorageError
 
     try:
         yield
     except BotError as exc:  # the same taxonomy Slack answers, in the CLI's English
         fail(t(exc.key, "en", **exc.values).replace("`", ""))
+    except DatabaseUrlError as exc:
+        fail(f"the database URL (AFASBOT_DATABASE_URL) cannot be used: {exc}")
     except (StorageError, EnvironmentFormatError, ProfileError, TokenFormatError) as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:

@@ -11,7 +11,7 @@ from bot.runtime import load_cipher
 from bot.settings import get_settings
 from storage.crypto import generate_key
 from storage.db import make_engine, session_scope
-from storage.keys import rotate_tokens, verify_keys_against_database
+from storage.keys import MAX_BATCH_SIZE, rotate_tokens, verify_keys_against_database
 from storage.schema import current_revision, ensure_current, head_revision, upgrade
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
@@ -40,7 +40,9 @@ def keys_generate() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows per committed batch.")] = 100,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=MAX_BATCH_SIZE, help="Rows per committed batch.")
+    ] = 100,
 ) -> None:
     """Re-encrypt every token with the newest key. Safe to interrupt and to run again.
 
@@ -53,6 +55,10 @@ def keys_rotate(
         cipher = load_cipher(settings)
     engine = make_engine(settings.database_url)
     try:
+        # Keys that cannot read what is stored (a wrong key, the old one left out) stop the
+        # rotation before it writes anything, the audit log included.
+        with user_errors(), session_scope(engine) as session:
+            verify_keys_against_database(session, cipher)
         with user_errors(), session_scope(engine) as session:
             result = rotate_tokens(
                 session,
@@ -63,7 +69,7 @@ def keys_rotate(
                     f"  batch {p.batches}: {p.rotated} rotated, {p.failed} failed so far"
                 ),
             )
-        with session_scope(engine) as session:
+        with user_errors(), session_scope(engine) as session:
             left = verify_keys_against_database(session, cipher).needs_rotation
     finally:
         engine.dispose()

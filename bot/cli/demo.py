@@ -15,11 +15,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from afas.report import OverallState
 from afas.sandbox.scenario import Scenario, default_scenario
 from afas.sandbox.server import SandboxServer
-from bot.cli.common import fail
+from bot.cli.common import fail, printable
 from bot.cli.render import OVERALL_STYLE, first_problem, print_report
 from bot.runtime import Runtime, open_runtime
 from bot.services.checks import OrgCheck, check_orgs
@@ -111,7 +112,7 @@ def show_overview(console: Console, results: list[OrgCheck], lang: str, elapsed:
             result.org_key,
             report.env_number,
             f"[{OVERALL_STYLE[report.overall]}]{report.overall.value}[/]",
-            first_problem(report, lang),
+            Text(printable(first_problem(report, lang))),
             f"{report.duration_ms:.0f}",
         )
     console.print(table)

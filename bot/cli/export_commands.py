@@ -14,11 +14,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from afas.exports.report import ExportReport
 from afas.exports.values import GivenValueError, GivenValues
-from bot.cli.common import confirm, fail, operator_name, user_errors
+from bot.cli.common import confirm, fail, operator_name, printable, user_errors
 from bot.replica import replica_id
 from bot.runtime import Runtime, open_runtime
 from bot.services.exports import (
@@ -169,43 +171,49 @@ def print_export(console: Console, outcome: ExportOutcome, *, language: str) -> 
     report: ExportReport = outcome.report
     overall = report.overall.value
     console.print(
-        f"[bold]{outcome.display_name} ({outcome.org_key})[/bold] · {outcome.environment} · "
-        f"{report.mode.value} · run {outcome.run_id}: "
-        f"[{_OVERALL_STYLE.get(overall, 'white')}]{report.headline.get(language)}[/]"
+        f"[bold]{_m(outcome.display_name)} ({_m(outcome.org_key)})[/bold] · "
+        f"{_m(outcome.environment)} · {report.mode.value} · run {outcome.run_id}: "
+        f"[{_OVERALL_STYLE.get(overall, 'white')}]{_m(report.headline.get(language))}[/]"
     )
     table = Table("connector", "status", "found", "fix")
     for item in report.connectors:
         table.add_row(
-            item.connector_id,
+            Text(printable(item.connector_id)),
             f"[{_STATUS_STYLE.get(item.status.value, 'white')}]{item.status.value}[/]",
-            item.found.get(language),
-            item.fix.get(language) if item.fix else "",
+            Text(printable(item.found.get(language))),
+            Text(printable(item.fix.get(language) if item.fix else "")),
         )
     for check in report.checks:
         table.add_row(
-            f"§{check.guide_section} {check.id}",
+            Text(printable(f"§{check.guide_section} {check.id}")),
             f"[{_STATUS_STYLE.get(check.status.value, 'white')}]{check.status.value}[/]",
-            check.found.get(language),
-            check.fix.get(language) if check.fix else "",
+            Text(printable(check.found.get(language))),
+            Text(printable(check.fix.get(language) if check.fix else "")),
         )
     console.print(table)
     if outcome.values is not None and outcome.values.values is not None:
         console.print(f"[bold]{_WORDS['values'][language]}[/bold]")
         for name, found in outcome.values.found.items():
             source = outcome.values.values.source(name).text.get(language)
-            console.print(f"  {name.value}: {found.value} — {source}")
+            console.print(f"  {_m(name.value)}: {_m(found.value)} — {_m(source)}")
     if report.created:
         console.print(f"[bold]{_WORDS['created'][language]}[/bold]")
         for record in report.created:
             state = _WORDS["removed" if record.removed else "kept"][language]
-            console.print(f"  {record.connector_id} {record.key}: {state}")
+            console.print(f"  {_m(record.connector_id)} {_m(record.key)}: {state}")
     if report.left_behind:
         console.print(f"[bold red]{_WORDS['left_behind'][language]}[/bold red]")
         for left in report.left_behind:
             console.print(
-                f"  {left.connector_id} {left.key}: {left.reason.get(language)} "
-                f"{left.how_to_remove.get(language)}"
+                f"  {_m(left.connector_id)} {_m(left.key)}: {_m(left.reason.get(language))} "
+                f"{_m(left.how_to_remove.get(language))}"
             )
+
+
+def _m(value: object) -> str:
+    """A value from AFAS or a person inside rich markup: shown as it is, never as markup or
+    as a terminal escape sequence."""
+    return escape(printable(value))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail, user_errors
+from bot.cli.common import fail, printable, user_errors
 from bot.handover_markdown import handover_markdown
 from bot.i18n import t
 from bot.runtime import Runtime, open_runtime
@@ -42,7 +42,8 @@ def handover(
             note = load_note(runtime, key, now=datetime.now(UTC))
     finally:
         runtime.close()
-    text = handover_markdown(note, language=language)
+    # Names and notes stored before control characters were refused are shown, not obeyed.
+    text = printable(handover_markdown(note, language=language), lines=True)
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -8,11 +8,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from afas.environments import AfasEnvironment
 from afas.profile import Profile
 from afas.report import CheckReport
-from bot.cli.common import confirm, fail, operator_name, read_token_file, user_errors
+from bot.cli.common import (
+    confirm,
+    fail,
+    operator_name,
+    printable,
+    read_token_file,
+    user_errors,
+)
 from bot.cli.render import OVERALL_STYLE, print_report
 from bot.runtime import Runtime, open_runtime
 from bot.services.checks import check_orgs
@@ -151,7 +159,7 @@ def org_list() -> None:
     for key, name, env, state, checked, fingerprint in rows:
         table.add_row(
             key,
-            name,
+            Text(printable(name)),  # as typed: no markup, no escape sequence obeyed
             env,
             _state_text(state),
             checked.strftime("%Y-%m-%d %H:%M UTC") if checked else "—",
@@ -187,7 +195,10 @@ def org_show(key: Annotated[str, typer.Argument(help="The org's key.")]) -> None
         runtime.close()
     width = max(len(label) for label in facts)
     for label, value in facts.items():
-        typer.echo(f"{label.ljust(width)}  {value}")
+        # Stored before control characters were refused, a name or a note may hold a
+        # terminal escape sequence: shown, never obeyed. Notes keep their lines, indented.
+        shown = printable(value, lines=label == "notes").replace("\n", "\n" + " " * (width + 2))
+        typer.echo(f"{label.ljust(width)}  {shown}")
 
 
 @org_app.command("remove")
@@ -207,7 +218,8 @@ def org_remove(
     finally:
         runtime.close()
     typer.echo(
-        f"Removed {removed.key} ({removed.display_name}): token {removed.token_fingerprint} "
+        f"Removed {removed.key} ({printable(removed.display_name)}): "
+        f"token {removed.token_fingerprint} "
         f"destroyed, {removed.check_runs_deleted} check runs deleted."
     )
 
@@ -236,7 +248,7 @@ def history(
             trigger,
             _state_text(state),
             str(duration),
-            summary,
+            Text(printable(summary)),
         )
     Console().print(table)
 

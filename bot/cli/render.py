@@ -10,6 +10,7 @@ from rich.text import Text
 
 from afas.environments import EnvironmentKind
 from afas.report import CheckReport, ItemStatus, OverallState, ReportItem
+from bot.cli.common import printable
 
 STATUS_STYLE = {
     ItemStatus.OK: ("✔", "green"),
@@ -84,8 +85,8 @@ def print_report(
     heading = title or environment_heading(report, language)
     console.print(
         Text.assemble(
-            (f"{heading}: ", "bold"),
-            (report.headline.get(language), OVERALL_STYLE[report.overall]),
+            (f"{_shown(heading)}: ", "bold"),
+            (_shown(report.headline.get(language)), OVERALL_STYLE[report.overall]),
         )
     )
     facts = [
@@ -97,7 +98,7 @@ def print_report(
         facts.insert(0, f"Profit {report.facts['profit_version']}")
     if report.deep:
         facts.append("deep")
-    console.print(" · ".join(facts), style="dim")
+    console.print(Text(_shown(" · ".join(facts)), style="dim"))
     table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
     table.add_column("", width=1)
     table.add_column("requirement" if language == "en" else "vereiste")
@@ -118,10 +119,17 @@ def print_report(
         icon, style = STATUS_STYLE[item.status]
         table.add_row(
             Text(icon, style=style),
-            item.title.get(language),
-            item.guide_section,
-            Text(item.found.get(language), style=style if item.status != ItemStatus.OK else ""),
-            item.fix.get(language) if item.fix and item.status is not ItemStatus.OK else "",
+            Text(_shown(item.title.get(language))),
+            Text(_shown(item.guide_section)),
+            Text(
+                _shown(item.found.get(language)),
+                style=style if item.status != ItemStatus.OK else "",
+            ),
+            Text(
+                _shown(
+                    item.fix.get(language) if item.fix and item.status is not ItemStatus.OK else ""
+                )
+            ),
         )
     if problems_only and len(unknown) > 1:
         icon, style = STATUS_STYLE[ItemStatus.UNKNOWN]
@@ -130,7 +138,14 @@ def print_report(
             Text(icon, style=style),
             f"{len(unknown)} {what}",
             "",
-            Text(unknown[-1].found.get(language), style=style),
-            unknown[-1].fix.get(language) if unknown[-1].fix else "",
+            Text(_shown(unknown[-1].found.get(language)), style=style),
+            Text(_shown(unknown[-1].fix.get(language) if unknown[-1].fix else "")),
         )
     console.print(table)
+
+
+def _shown(text: str) -> str:
+    """Text from AFAS or a person, for the terminal: as plain ``Text`` (never rich markup, so
+    a ``[/x]`` in an AFAS message neither styles nor breaks the table) with its control
+    characters escaped (an escape sequence is shown, never obeyed)."""
+    return printable(text)

@@ -24,6 +24,7 @@ from afas.client import AfasClient
 from afas.report import CheckReport, ItemStatus
 from bot.alerting.policy import AlertPolicy
 from bot.alerting.record import apply_alerting
+from bot.metrics import current as current_metrics
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.models import CheckTrigger, Org
@@ -73,8 +74,9 @@ async def check_org(
     """
     if isinstance(org, str):
         org = await asyncio.to_thread(_load_org, runtime, org)
+    metrics = current_metrics()  # serve's own (bot/metrics.py says why it is not passed in)
     report = await run_check(
-        client,
+        metrics.counting_afas(client),  # each AFAS answer counted by its outcome kind
         org.environment,
         decrypt_token(org, runtime.require_cipher()),  # decrypted for this call only
         profile=runtime.profile,
@@ -82,6 +84,7 @@ async def check_org(
         expiry_warning=runtime.expiry_warning,
         now=now,  # the sweep's time: runs, alerts and the platform view agree
     )
+    metrics.checked(trigger, report)
     recorded = await asyncio.to_thread(
         _record, runtime, org.id, report, trigger, actor, deep, lease, now
     )

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
 from bot.logging_setup import library_logger
+from bot.metrics import Metrics
 from bot.runtime import Runtime
 from bot.slack.background import Background
 from bot.slack.errors import register_error_handler
@@ -35,13 +36,20 @@ SLACK_EVENTS_PATH = "/slack/events"
 
 
 def web_client(
-    token: str, *, base_url: str | None = None, retry_rate_limits: bool = True
+    token: str,
+    *,
+    base_url: str | None = None,
+    retry_rate_limits: bool = True,
+    metrics: Metrics | None = None,
 ) -> AsyncWebClient:
     """The Slack Web API client. For answers to people it waits out a 429's ``Retry-After``
     and retries (the SDK does not by default); the alert sender does not wait (it reschedules
-    the message instead, so a rate limit never stalls the checks)."""
+    the message instead, so a rate limit never stalls the checks). With ``metrics``, Slack's
+    error answers and 429s are counted, also in the copies Bolt makes per request."""
     kwargs = {"base_url": base_url} if base_url else {}
     client = AsyncWebClient(token=token, **kwargs)
+    if metrics is not None:  # first: it sees every answer, and retries none itself
+        client.retry_handlers.insert(0, metrics.slack_observer())
     if retry_rate_limits:
         client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     return client
@@ -68,14 +76,17 @@ def create_slack_app(
     signing_secret: str,
     roles: Roles | None = None,
     background: Background | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncApp:
     """The Bolt app with its listeners. Requests are verified with the signing secret (HTTP
-    mode); the bot token is checked with ``auth.test`` on the first request."""
+    mode); the bot token is checked with ``auth.test`` on the first request. With ``metrics``,
+    each request is timed from Bolt's first hook after the signature check to its ``ack()``."""
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
         raise_error_for_unhandled_request=False,
         logger=library_logger(),  # Bolt's loggers take its level and redaction, not the root's
+        before_authorize=metrics.ack_timer() if metrics is not None else None,
     )
     deps = SlackDeps(
         runtime=runtime,

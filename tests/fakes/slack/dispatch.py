@@ -1,6 +1,8 @@
 """Answering one Web API call and recording it, in Slack's order: an injected fault (429 or
-``fail``), then authentication, then the method itself. An exception inside a method is a bug
-in the fake: answered with HTTP 500 and kept in ``errors``, so that it is loud."""
+``fail``), then authentication and the token's type (``apps.connections.open`` takes only an
+app-level ``xapp-`` token, every other method refuses one), then the method itself. An
+exception inside a method is a bug in the fake: answered with HTTP 500 and kept in ``errors``,
+so that it is loud."""
 
 from __future__ import annotations
 
@@ -8,11 +10,16 @@ import copy
 import time
 from typing import Any
 
-from . import files, methods, views
+from . import files, methods, socket_mode, views
 from .params import INVALID_JSON
 from .workspace import Fault, RecordedCall, SlackWorkspace
 
-METHODS: dict[str, methods.Method] = {**methods.METHODS, **views.METHODS, **files.METHODS}
+METHODS: dict[str, methods.Method] = {
+    **methods.METHODS,
+    **views.METHODS,
+    **files.METHODS,
+    **socket_mode.METHODS,
+}
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
@@ -50,6 +57,8 @@ def _answer(
         return 200, {"ok": False, "error": "not_authed"}, {}
     if token not in ws.valid_tokens:
         return 200, {"ok": False, "error": "invalid_auth"}, {}
+    if (method in socket_mode.APP_LEVEL_METHODS) != token.startswith("xapp-"):
+        return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
     handler = METHODS.get(method)
     if handler is None:
         return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from afas.sandbox.serving import ServerThread
 
 from .dispatch import Answer, handle
 from .http_app import RESPONSE_PREFIX, create_app
 from .workspace import RecordedCall, SlackWorkspace
+
+if TYPE_CHECKING:
+    from .socket_mode import SocketModeFake
 
 # The calls come from another thread: polling is the simplest wait that cannot miss one.
 _POLL_SECONDS = 0.005
@@ -32,6 +35,8 @@ class SlackWebApiFake(SlackWorkspace):
         log_level: str = "warning",
     ) -> None:
         super().__init__(valid_tokens=valid_tokens)
+        # Where ``apps.connections.open`` points the app (set it to a running SocketModeFake).
+        self.socket_mode: SocketModeFake | None = None
         self.app = create_app(self, lambda: self.url)
         self._server = ServerThread(
             self.app, host=host, log_level=log_level, name="Slack Web API fake"

@@ -1,0 +1,1 @@
+"""The container image and the compose file, tested without a Docker engine."""
