@@ -3,12 +3,13 @@ endpoint while AFAS answers every call after 5 s. How soon is each acknowledged 
 is 3 s), and how soon does its report arrive, against the bound the AFAS latency sets?
 
 Three processes, as in production each side has its own: the bot (this process: the real
-``create_slack_app`` served by ``SlackRunner`` in HTTP mode on 127.0.0.1, a real ``Runtime`` on
-a temporary SQLite database, one org per sandbox environment); the AFAS sandbox (a child
-process answering after ``--latency-ms``); and "Slack" (a spawned child: the Web API fake of
-``tests/fakes/slack``, a small receiver for the ``response_url`` posts that stamps their arrival,
-and the sender of the signed commands). Times are taken in that child, on one clock: send to
-HTTP answer (the acknowledgement), send to the "checking…" notice, send to the report.
+``create_slack_app`` served by ``bot.serving.Server`` in HTTP mode on 127.0.0.1, a real
+``Runtime`` on a temporary SQLite database, one org per sandbox environment); the AFAS sandbox
+(a child process answering after ``--latency-ms``); and "Slack" (a spawned child: the Web API
+fake of ``tests/fakes/slack``, a small receiver for the ``response_url`` posts that stamps
+their arrival, and the sender of the signed commands). Times are taken in that child, on one
+clock: send to HTTP answer (the acknowledgement), send to the "checking…" notice, send to the
+report.
 
 In the same run, before the burst: one check straight through ``run_check`` (its requests and
 depth), a warm-up through Slack (unmeasured), and one ``/afas check`` alone (the single-check
@@ -452,8 +453,10 @@ async def measure(
     args: argparse.Namespace, sandbox: SandboxProcess, slack: SlackSideProcess, users: list[str]
 ) -> dict[str, Any]:
     """Set the bot up as ``afasbot serve`` would in HTTP mode, then send the commands."""
+    from bot.health import Readiness
     from bot.runtime import open_runtime
-    from bot.slack.app import SlackRunner, create_slack_app, web_client
+    from bot.serving import Server
+    from bot.slack.app import create_slack_app, web_client
     from bot.slack.permissions import Roles
     from storage import schema
 
@@ -476,7 +479,13 @@ async def measure(
                     signing_secret=SIGNING_SECRET,
                     roles=Roles(client, usergroup=USERGROUP),
                 )
-                runner = SlackRunner(app, mode="http", app_token=None, host="127.0.0.1", port=0)
+                runner = Server(
+                    Readiness(runtime, tick_seconds=settings.scheduler_tick_seconds),
+                    host="127.0.0.1",
+                    port=0,
+                    app=app,
+                    mode="http",
+                )
                 await runner.start()
                 watch.start()
                 try:

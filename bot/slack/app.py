@@ -3,10 +3,7 @@ scheduler), and running it in Socket Mode or HTTP mode from the same code."""
 
 from __future__ import annotations
 
-from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,8 +28,6 @@ from bot.slack.listeners import (
 )
 from bot.slack.locale import ReaderLanguages
 from bot.slack.permissions import Roles, user_ids
-
-SLACK_EVENTS_PATH = "/slack/events"
 
 
 def web_client(
@@ -107,44 +102,3 @@ def create_slack_app(
     handover.register(app, deps)
     register_error_handler(app, deps.languages)
     return app
-
-
-class SlackRunner:
-    """Socket Mode (no public URL; needs an app-level token) or HTTP mode (signed requests on
-    ``/slack/events``), started and stopped on the running event loop."""
-
-    def __init__(
-        self,
-        app: AsyncApp,
-        *,
-        mode: str,
-        app_token: str | None,
-        host: str,
-        port: int,
-        background: Background | None = None,
-    ) -> None:
-        self.app, self.mode, self.app_token, self.host, self.port = app, mode, app_token, host, port
-        self.background = background or Background()
-        self._socket: AsyncSocketModeHandler | None = None
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        await self.background.start()
-        if self.mode == "socket":
-            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
-            await self._socket.connect_async()
-            return
-        server = AsyncSlackAppServer(port=self.port, path=SLACK_EVENTS_PATH, app=self.app)
-        self._runner = web.AppRunner(server.web_app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        if self.port == 0:
-            self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        await self.background.stop()
-        if self._socket is not None:
-            await self._socket.close_async()
-        if self._runner is not None:
-            await self._runner.cleanup()

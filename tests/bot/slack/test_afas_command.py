@@ -10,7 +10,8 @@ import httpx
 from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlmodel import select
 
-from bot.slack.app import SlackRunner
+from bot.health import Readiness
+from bot.serving import Server
 from storage.models import AuditEvent, CheckRun
 from storage.repository import add_org
 from tests.bot.slack.requests import action_body, command_body, signed
@@ -129,7 +130,9 @@ async def test_a_bad_signature_is_refused(bolt, slack) -> None:
 
 async def test_http_mode_serves_signed_requests_on_loopback(bolt, slack, runtime, scenario):
     register(runtime, scenario, "healthy")
-    runner = SlackRunner(bolt, mode="http", app_token=None, host="127.0.0.1", port=0)
+    runner = Server(
+        Readiness(runtime, tick_seconds=30), host="127.0.0.1", port=0, app=bolt, mode="http"
+    )
     await runner.start()
     try:
         body = command_body(slack, "check healthy", user="U0GUEST")
