@@ -105,11 +105,19 @@ _TRANSPORT_TEXT = {
 }
 
 
+#: aiohttp's HTTP parser errors (``aiohttp.http_exceptions``): an answer that is not HTTP.
+#: httpx says ``RemoteProtocolError`` for the same bytes, so both are a reset.
+_AIOHTTP_PROTOCOL_ERROR = "HttpProcessingError"
+
+
 def transport_reason(exc: BaseException) -> str:
-    """Which kind of network failure this was (walks the cause chain; httpx-aiohttp maps
-    aiohttp's exceptions to httpx's, not always to the closest one)."""
+    """Which kind of network failure this was (walks the cause chain). One mapping for the
+    three transports: httpx's exceptions, aiohttp's own (the direct transport), and aiohttp's
+    as httpx-aiohttp maps them to httpx's, not always to the closest one."""
     chain = list(_cause_chain(exc))
     names = {type(e).__name__ for e in chain}
+    if any(_AIOHTTP_PROTOCOL_ERROR in {c.__name__ for c in type(e).__mro__} for e in chain):
+        names.add(_AIOHTTP_PROTOCOL_ERROR)
     if any(isinstance(e, socket.gaierror) for e in chain) or "ClientConnectorDNSError" in names:
         return "dns"
     if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain) or names & {
@@ -123,16 +131,17 @@ def transport_reason(exc: BaseException) -> str:
         "RemoteProtocolError",
         "ClientPayloadError",
         "ClientOSError",
+        _AIOHTTP_PROTOCOL_ERROR,
     } or any(isinstance(e, ConnectionResetError | httpx.ReadError) for e in chain):
         return "reset"
     if any(isinstance(e, ConnectionRefusedError | httpx.ConnectError) for e in chain) or (
         "ClientConnectorError" in names
     ):
         return "connect"
-    if any(isinstance(e, httpx.ConnectTimeout) for e in chain) and not names & {
-        "ServerTimeoutError",
-        "SocketTimeoutError",
-    }:
+    if "ConnectionTimeoutError" in names or (
+        any(isinstance(e, httpx.ConnectTimeout) for e in chain)
+        and not names & {"ServerTimeoutError", "SocketTimeoutError"}
+    ):
         return "connect_timeout"
     if any(isinstance(e, TimeoutError | httpx.TimeoutException) for e in chain) or names & {
         "ServerTimeoutError",

@@ -4,9 +4,16 @@ Every call returns an ``AfasOutcome``; nothing raises for an AFAS answer or a ne
 The token is decrypted by the caller, passed in for one call, and only ever leaves the process
 in the ``Authorization`` header of a request to its own environment's URL.
 
-Transport: httpx's API on the ``httpx-aiohttp`` transport by default. httpx's own transport
-falls to about 120 requests/s at 32+ concurrent requests on 2 cores (encode/httpx#3215); the
-aiohttp transport keeps up (``bench/client_throughput.py`` measures both).
+Transports: httpx's API on the ``httpx-aiohttp`` transport (``aiohttp``, the default), on its
+own (``httpx``: about 120 requests/s at 32+ concurrent requests on 2 cores, encode/httpx#3215),
+or aiohttp alone (``aiohttp-direct``, ``afas/aiohttp_transport.py``: about a third of the
+first's CPU per request, as ``bench/afas_client.py`` measures). Each hands back status, headers
+and body, or raises; the limits, the timeout, the retries and the classification are the
+client's, the same for all three (``tests/afas/test_client_transports.py``).
+
+Retries: a loop of our own in ``request``, the policy tenacity's ``AsyncRetrying`` used to
+express, without building one (about 55 µs of CPU per request, also from a ``.copy()``-ed
+template; the loop costs about 2 µs).
 """
 
 from __future__ import annotations
@@ -17,18 +24,19 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from afas.classify import classify_response, classify_transport_error
 from afas.environments import DEFAULT_URL_TEMPLATE, AfasEnvironment, validate_url_template
+from afas.lanes import Lanes
 from afas.outcomes import AfasOutcome, OutcomeKind
 from afas.tokens import AfasToken
 
-TransportName = Literal["aiohttp", "httpx"]
+TransportName = Literal["aiohttp", "httpx", "aiohttp-direct"]
+TRANSPORTS: tuple[TransportName, ...] = ("aiohttp", "httpx", "aiohttp-direct")
 
 #: Connector ids as AFAS names them; anything else never reaches a URL.
 CONNECTOR_ID = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
@@ -59,6 +67,7 @@ class AfasClient:
         transport: TransportName = "aiohttp",
         per_environment_limit: int = 4,
         total_limit: int = 64,
+        people_slots: int = 0,
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
         retries: int = 2,
@@ -76,12 +85,13 @@ class AfasClient:
         self._backoff_cap = backoff_cap
         self._max_retry_after = max_retry_after
         self._sleep = sleep
-        self._total = asyncio.Semaphore(total_limit)
+        # ``people_slots`` of the total are kept for checks people asked for (afas/lanes.py).
+        self._lanes = Lanes(total_limit, people_slots)
         self._per_environment: dict[str, asyncio.Semaphore] = {}
         headers = {"Accept": "application/json", "User-Agent": "afasbot/0.1"}
         if accept_language:
             headers["Accept-Language"] = accept_language
-        self._http = _make_http_client(
+        self._http = _make_transport(
             transport,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -176,25 +186,17 @@ class AfasClient:
         if not path.startswith("/") or ".." in path or "?" in path:
             raise ValueError("path must be an absolute AFAS endpoint path")
         url = env.base_url(self.url_template) + path
-        attempts = 0
-
-        async def attempt() -> AfasOutcome:
-            nonlocal attempts
-            attempts += 1
-            return await self._send_once(method, env, url, token, params, json, connector_scoped)
-
+        outcome = await self._send_once(method, env, url, token, params, json, connector_scoped)
         if not idempotent:
-            return await attempt()
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retries + 1),
-            wait=self._wait,
-            retry=retry_if_result(self._should_retry),
-            retry_error_callback=lambda state: state.outcome.result(),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        outcome: AfasOutcome = await retrying(attempt)
-        return replace(outcome, attempts=attempts)
+            return outcome
+        # The retry policy: at most ``retries`` more attempts, only for what _should_retry
+        # allows, after _backoff's wait; the last outcome stands, with the attempts counted.
+        attempts = 1
+        while attempts <= self.retries and self._should_retry(outcome):
+            await self._sleep(self._backoff(outcome, attempts))
+            attempts += 1
+            outcome = await self._send_once(method, env, url, token, params, json, connector_scoped)
+        return outcome if attempts == 1 else replace(outcome, attempts=attempts)
 
     async def _send_once(
         self,
@@ -211,21 +213,24 @@ class AfasClient:
             headers["Content-Type"] = "application/json;charset=utf-8"
         # The environment's slot first: a request queued behind its own environment must not
         # hold one of the global slots that other environments' requests could use.
-        async with self._environment_limit(env), self._total:
-            started = time.perf_counter()
+        async with self._environment_limit(env):
+            lane = await self._lanes.acquire()
             try:
-                async with asyncio.timeout(self.timeout):
-                    response = await self._http.request(
-                        method, url, params=params, json=body, headers=headers
-                    )
-                    content = response.content
-            except (httpx.HTTPError, OSError, TimeoutError) as exc:
+                started = time.perf_counter()
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        status, answer_headers, content = await self._http.send(
+                            method, url, params=params, body=body, headers=headers
+                        )
+                except self._http.errors as exc:
+                    elapsed = (time.perf_counter() - started) * 1000
+                    return classify_transport_error(exc, elapsed_ms=elapsed)
                 elapsed = (time.perf_counter() - started) * 1000
-                return classify_transport_error(exc, elapsed_ms=elapsed)
-            elapsed = (time.perf_counter() - started) * 1000
+            finally:
+                self._lanes.release(lane)
         return classify_response(
-            response.status_code,
-            response.headers,
+            status,
+            answer_headers,
             content,
             connector_scoped=connector_scoped,
             elapsed_ms=elapsed,
@@ -245,53 +250,110 @@ class AfasClient:
             return (outcome.retry_after or 0.0) <= self._max_retry_after
         return True
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Full-jitter exponential backoff; a short ``retry_after`` from AFAS wins."""
-        outcome = state.outcome.result() if state.outcome else None
-        if outcome is not None and outcome.retry_after is not None:
+    def _backoff(self, outcome: AfasOutcome, attempt: int) -> float:
+        """The wait after ``attempt`` (1 for the first): full-jitter exponential backoff
+        (AWS's "Full Jitter", as tenacity's ``wait_random_exponential``); a short
+        ``retry_after`` from AFAS wins."""
+        if outcome.retry_after is not None:
             return outcome.retry_after
-        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (state.attempt_number - 1))
+        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
         return random.uniform(0, ceiling)
 
 
-def _make_http_client(
+# -- the transports: status, headers and body, or an exception of ``errors`` ---------------
+
+
+class HttpTransport(Protocol):
+    errors: tuple[type[BaseException], ...]
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: dict[str, str],
+    ) -> tuple[int, Mapping[str, str], bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Httpx:
+    """httpx's ``AsyncClient``, on its own transport or on httpx-aiohttp's (which lets some
+    of aiohttp's exceptions through unmapped: ``extra_errors``)."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, extra_errors: tuple[type[BaseException], ...] = ()
+    ) -> None:
+        self._client = client
+        self.errors: tuple[type[BaseException], ...] = (
+            httpx.HTTPError,
+            OSError,
+            TimeoutError,
+            *extra_errors,
+        )
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: dict[str, str],
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        response = await self._client.request(
+            method, url, params=params, json=body, headers=headers
+        )
+        return response.status_code, response.headers, response.content
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _make_transport(
     transport: TransportName,
     *,
     headers: dict[str, str],
     timeout: httpx.Timeout,
     limits: httpx.Limits,
-) -> httpx.AsyncClient:
+) -> HttpTransport:
     if transport == "aiohttp":
         from httpx_aiohttp import AiohttpTransport
 
-        return httpx.AsyncClient(
-            transport=AiohttpTransport(
-                limits=limits, trust_env=False, client=lambda: _aiohttp_session(limits)
+        from afas.aiohttp_transport import AIOHTTP_ERRORS, aiohttp_session
+
+        def session():
+            return aiohttp_session(
+                max_connections=limits.max_connections or 0,
+                keepalive_expiry=limits.keepalive_expiry or 5.0,
+                ssl_context=httpx.create_ssl_context(),
+            )
+
+        return _Httpx(
+            httpx.AsyncClient(
+                transport=AiohttpTransport(limits=limits, trust_env=False, client=session),
+                headers=headers,
+                timeout=timeout,
+                trust_env=False,
             ),
-            headers=headers,
-            timeout=timeout,
-            trust_env=False,
+            extra_errors=AIOHTTP_ERRORS,
         )
     if transport == "httpx":
-        return httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits, trust_env=False)
-    raise ValueError(f"unknown transport {transport!r}: use 'aiohttp' or 'httpx'")
+        return _Httpx(
+            httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits, trust_env=False)
+        )
+    if transport == "aiohttp-direct":
+        from afas.aiohttp_transport import AiohttpDirect
 
-
-def _aiohttp_session(limits: httpx.Limits):
-    """An aiohttp session without aiohttp's own silent retry of dropped connections.
-
-    aiohttp resends an idempotent request once when the server drops the connection
-    (RFC 9112 allows it). Our retry policy (bounded, jittered, counted in ``attempts``) is
-    the only one, so that both transports make the same requests and the counts are true.
-    """
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(
-        limit=limits.max_connections or 0,
-        keepalive_timeout=limits.keepalive_expiry,
-        ssl=httpx.create_ssl_context(),
+        return AiohttpDirect(
+            headers=headers,
+            connect_timeout=timeout.connect if timeout.connect is not None else 5.0,
+            max_connections=limits.max_connections or 0,
+            keepalive_expiry=limits.keepalive_expiry or 5.0,
+            ssl_context=httpx.create_ssl_context(),
+        )
+    raise ValueError(
+        f"unknown transport {transport!r}: use one of {', '.join(map(repr, TRANSPORTS))}"
     )
-    session = aiohttp.ClientSession(connector=connector, trust_env=False)
-    if hasattr(session, "_retry_connection"):
-        session._retry_connection = False
-    return session

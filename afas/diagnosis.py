@@ -388,7 +388,9 @@ class _Diagnoser:
         rows = self.probes.rows.get(r.connector)
         if not self.deep or rows is None:
             return self.item(r, ItemStatus.OK, "present", present)
-        fields = _get_fields(self.probes.get_meta.get(r.connector))
+        get_meta = self.probes.get_meta.get(r.connector)
+        fields = _get_fields(get_meta)
+        described = get_meta.data if get_meta is not None and get_meta.ok else None
         if rows.ok:
             data = rows.data
             if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
@@ -412,6 +414,7 @@ class _Diagnoser:
                 self.found(key, rows=count, fields=len(fields or [])),
                 fields=fields,
                 rows=count,
+                **_field_types(described, "id"),
             )
         return self._connector_error(r, rows, f"/connectors/{r.connector}")
 
@@ -429,6 +432,7 @@ class _Diagnoser:
                 self.found("update_described", fields=len(fields)),
                 fields=fields,
                 objects=objects,
+                **_field_types(meta.data, "fieldId"),
             )
         if meta.kind in _SPECIAL_ABSENT:
             return self.item(
@@ -685,3 +689,29 @@ def _update_fields(data: Any) -> tuple[list[str], list[str]]:
                 objects.append(obj["name"])
             stack.extend(obj.get("objects") or [])
     return fields, objects
+
+
+def _field_types(data: Any, id_key: str) -> dict[str, dict[str, str] | None]:
+    """What drift compares (bot/alerting/drift.py): ``field_types`` {field: dataType} and
+    ``field_labels`` {field: label} of a connector's metainfo; None (left out of the details)
+    when the answer carries none. A GetConnector's fields by ``id``, an UpdateConnector's by
+    ``fieldId`` and path below its root element (``Year``, ``FiEntries.BpDa``)."""
+    types: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        prefix, node = stack.pop(0)
+        if not isinstance(node, dict):
+            continue
+        for entry in node.get("fields") or []:
+            field_id = entry.get(id_key) if isinstance(entry, dict) else None
+            if not isinstance(field_id, str):
+                continue
+            if isinstance(entry.get("dataType"), str):
+                types[prefix + field_id] = entry["dataType"]
+            if isinstance(entry.get("label"), str) and entry["label"]:
+                labels[prefix + field_id] = entry["label"]
+        for obj in node.get("objects") or []:
+            if isinstance(obj, dict) and isinstance(obj.get("name"), str):
+                stack.append((f"{prefix}{obj['name']}.", obj))
+    return {"field_types": types or None, "field_labels": labels or None}

@@ -39,11 +39,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -69,6 +69,9 @@ from bot.runtime import Runtime
 from storage.metrics import metrics_snapshot
 from storage.models import CheckTrigger
 
+if TYPE_CHECKING:
+    from bot.scheduler import Pace
+
 log = logging.getLogger(__name__)
 
 #: The text format ``generate_latest`` writes (Prometheus 2 and 3 read it).
@@ -77,8 +80,17 @@ SCRAPE_TIMEOUT_SECONDS = 10.0
 CHECK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 #: Slack wants the acknowledgement within 3 s: the buckets are fine below it.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
-OUTBOX_KINDS = (OPENED, RESOLVED, REMINDER, PLATFORM_DOWN, PLATFORM_UP, ORG_REMOVED)
-DELIVERY_OUTCOMES = ("sent", "skipped", "retried")
+OUTBOX_KINDS = (
+    OPENED,
+    RESOLVED,
+    REMINDER,
+    PLATFORM_DOWN,
+    PLATFORM_UP,
+    ORG_REMOVED,
+    "incident.acknowledged",
+    "delivery.failed",
+)
+DELIVERY_OUTCOMES = ("sent", "skipped", "retried", "given_up")
 REQUEST_KINDS = (
     "command",
     "block_actions",
@@ -92,6 +104,7 @@ REQUEST_KINDS = (
 OTHER = "other"
 #: What may become a label from Slack's side (its method names and error codes).
 _SLACK_METHOD = re.compile(r"[A-Za-z0-9_.]{1,64}")
+SCHEDULER_CAUSES = ("afas_limits", "cpu")
 _SLACK_ERROR = re.compile(r"[a-z0-9_]{1,64}")
 
 
@@ -148,12 +161,47 @@ class Metrics:
             ["kind", "outcome"],
             registry=r,
         )
+        self.scheduler_in_flight = Gauge(
+            "afasbot_scheduler_checks_in_flight", "Scheduled checks running now.", registry=r
+        )
+        self.scheduler_capacity = Gauge(
+            "afasbot_scheduler_capacity",
+            "Scheduled checks allowed at once (from the AFAS limits).",
+            registry=r,
+        )
+        self.scheduler_needed = Gauge(
+            "afasbot_scheduler_needed_concurrency",
+            "Checks in flight the orgs' intervals need: checks per second x seconds per check.",
+            registry=r,
+        )
+        self.scheduler_overdue = Gauge(
+            "afasbot_scheduler_overdue_orgs",
+            "Orgs due for over a minute and not being checked.",
+            registry=r,
+        )
+        self.scheduler_behind = Gauge(
+            "afasbot_scheduler_behind",
+            "1 when the check interval cannot be kept, by cause (afas_limits, cpu).",
+            ["cause"],
+            registry=r,
+        )
         self._initialise_labels()
         if runtime is not None:
             self.registry.register(DatabaseCollector(runtime, clock=clock))
 
+    def scheduler_pace(self, pace: Pace) -> None:
+        """What the continuous scheduler measured (``bot/scheduler.py``)."""
+        self.scheduler_in_flight.set(pace.in_flight)
+        self.scheduler_capacity.set(pace.capacity)
+        self.scheduler_needed.set(pace.needed)
+        self.scheduler_overdue.set(pace.overdue)
+        for cause in SCHEDULER_CAUSES:
+            self.scheduler_behind.labels(cause).set(1 if pace.behind == cause else 0)
+
     def _initialise_labels(self) -> None:
         """Every known series from 0, so a rate over a fresh process is 0, not absent."""
+        for cause in SCHEDULER_CAUSES:
+            self.scheduler_behind.labels(cause)
         for trigger in CheckTrigger:
             if trigger is CheckTrigger.REGISTRATION:
                 continue  # registration verifies the token; it does not run ``check_org``

@@ -17,18 +17,21 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from afas.client import AfasClient
+from bot.alerting.connectivity import Connectivity
 from bot.alerting.delivery import Delivery, drain_outbox
 from bot.alerting.digest import digest_tick
 from bot.health import Readiness
 from bot.metrics import Metrics, installed
 from bot.replica import replica_id
 from bot.runtime import Runtime
+from bot.scheduler import ContinuousScheduler
+from bot.services.retention import JOB_MAX_BATCHES, Compaction, compact_history
 from bot.serving import Server
 from bot.settings import Settings
 from bot.slack.app import create_slack_app, web_client
@@ -71,6 +74,32 @@ class BotProcess:
         self._client = client
         self._alerts = alerts
         self._draining = asyncio.Lock()
+        settings = runtime.settings
+        self.connectivity = Connectivity(
+            replica=self.owner,
+            canary_url=settings.canary_url,
+            min_environments=settings.platform_min_orgs,
+            url_template=settings.afas_url_template,
+        )
+
+    async def compact_once(self) -> None:
+        """Compact check runs past the retention (AFASBOT_RETENTION_DAYS); safe on every
+        replica, in bounded batches."""
+        try:
+            done = await asyncio.to_thread(self._compact)
+            if done.runs:
+                log.info("retention: %d check runs compacted", done.runs)
+        except Exception:
+            log.exception("compacting old check runs failed; the next run tries again")
+
+    def _compact(self) -> Compaction:
+        with self.runtime.session() as session:
+            return compact_history(session, self.runtime.settings, max_batches=JOB_MAX_BATCHES)
+
+    def _ticked(self) -> None:
+        self.sweeps += 1
+        if self.readiness is not None:
+            self.readiness.ticked()
 
     async def sweep_once(self) -> None:
         """One sweep; errors are logged, never raised into the scheduler."""
@@ -88,6 +117,7 @@ class BotProcess:
                 now=datetime.now(UTC),
                 limit=settings.sweep_limit,
                 lease_seconds=settings.check_lease_seconds,
+                connectivity=self.connectivity,
             )
             self.sweeps += 1
             if result.checked or result.lost or result.failed:
@@ -134,15 +164,17 @@ class BotProcess:
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep on every tick until ``stop`` is set; then finish cleanly."""
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.sweep_once,
-            "interval",
-            seconds=self.runtime.settings.scheduler_tick_seconds,
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            id="sweep",
+        checks = ContinuousScheduler(
+            self.runtime,
+            self._client,
+            owner=self.owner,
+            connectivity=self.connectivity,
+            on_progress=self.drain_once,
+            tick=self._ticked,
+            pace=self.metrics.scheduler_pace if self.metrics is not None else None,
         )
+        self.scheduler = checks
+        checking = asyncio.create_task(checks.run(stop), name="scheduled checks")
         if self._alerts is not None:
             scheduler.add_job(
                 self.drain_once,
@@ -162,11 +194,21 @@ class BotProcess:
                 coalesce=True,
                 id="digest",
             )
+        scheduler.add_job(
+            self.compact_once,
+            "interval",
+            hours=1,
+            next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+            max_instances=1,
+            coalesce=True,
+            id="retention",
+        )
         scheduler.start()
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            await asyncio.gather(checking, return_exceptions=True)
             if self._running:
                 await asyncio.gather(*self._running, return_exceptions=True)
             released = await asyncio.to_thread(self._release)
@@ -222,10 +264,7 @@ async def _serve(
                     retry_rate_limits=False,
                     metrics=metrics,
                 ),
-                Delivery(
-                    language=settings.alert_language,
-                    default_channel=settings.slack_default_alert_channel,
-                ),
+                Delivery.from_settings(settings),
             )
             app = create_slack_app(
                 runtime,

@@ -60,6 +60,7 @@ def afas_client(settings: Settings) -> AfasClient:
         transport=settings.afas_transport,
         per_environment_limit=settings.afas_per_environment_limit,
         total_limit=settings.afas_total_limit,
+        people_slots=settings.afas_people_slots,
         timeout=settings.afas_timeout_seconds,
         retries=settings.afas_retries,
         accept_language=settings.afas_accept_language,

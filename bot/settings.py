@@ -14,6 +14,7 @@ import stat
 from collections.abc import Mapping
 from functools import cache
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -39,15 +40,21 @@ class Settings(BaseSettings):
 
     # AFAS
     afas_url_template: str = DEFAULT_URL_TEMPLATE
-    afas_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    afas_transport: Literal["aiohttp-direct", "aiohttp", "httpx"] = "aiohttp-direct"
     afas_per_environment_limit: int = Field(4, ge=1, le=8)
-    afas_total_limit: int = Field(64, ge=1, le=1024)
+    # At most so many requests in flight overall; ``afas_people_slots`` of them are kept for
+    # the checks people asked for, so the scheduled sweep never makes a person wait.
+    afas_total_limit: int = Field(128, ge=2, le=1024)
+    afas_people_slots: int = Field(16, ge=0, le=512)
     afas_timeout_seconds: float = Field(30.0, gt=0, le=300)
     afas_retries: int = Field(2, ge=0, le=5)
     afas_accept_language: str | None = None
     profile_path: str | None = None
     token_expiry_warning_days: int = Field(14, ge=0, le=365)
     check_concurrency: int = Field(8, ge=1, le=256)
+    retention_days: int = Field(30, ge=1, le=3650)  # check runs kept in full
+    # How often an org without an interval of its own is checked (a minute to a day).
+    check_interval_seconds: int = Field(900, ge=60, le=86_400)
     # A tick below 0.1 s would spin the loop; a check lease longer than an hour would keep an
     # org from being checked for that long after its replica died.
     scheduler_tick_seconds: float = Field(30.0, ge=0.1, le=3600)
@@ -100,6 +107,21 @@ class Settings(BaseSettings):
     alert_language: Literal["nl", "en"] = "nl"  # alert channels have no locale
     slack_default_alert_channel: str | None = None  # for orgs without a channel of their own
     outbox_tick_seconds: float = Field(5.0, ge=0.1, le=3600)
+    # Slack allows about one message per second per channel: delivery keeps this spacing.
+    slack_channel_pace_seconds: float = Field(1.0, ge=0, le=60)
+
+    # AFAS itself down: when at least this many orgs, and this share of the orgs checked in the
+    # window, could not reach AFAS, one platform incident instead of one alert per org.
+    platform_min_orgs: int = Field(3, ge=1, le=100_000)
+    platform_share: float = Field(0.5, gt=0, le=1)
+    platform_window_minutes: float = Field(20.0, ge=1, le=1440)
+    # The bot's own network: a URL that answers whenever the bot has a network (any HTTP
+    # answer counts); None: judged from the AFAS environments alone.
+    canary_url: str | None = None
+
+    # Drift: a deep check of every org once per so many hours compares each connector's
+    # fields with the org's baseline (0: no drift checks).
+    drift_check_hours: float = Field(24.0, ge=0, le=24 * 30)
 
     # The ops channel (platform notices, the daily digest; default: the default alert channel)
     # and the daily digest: at this hour (0-23) in the bot's time zone; quiet days skipped.
@@ -141,6 +163,16 @@ class Settings(BaseSettings):
     @classmethod
     def _template(cls, value: str) -> str:
         return validate_url_template(value)
+
+    @field_validator("canary_url")
+    @classmethod
+    def _canary(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"not an http(s) URL: {value[:80]!r} (e.g. https://www.afas.nl/)")
+        return value
 
     @field_validator("profile_path")
     @classmethod

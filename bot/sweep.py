@@ -16,12 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from afas.client import AfasClient
+from afas.environments import AfasEnvironment
+from afas.report import CheckReport
+from bot.alerting.connectivity import Connectivity
+from bot.alerting.digest import ops_channel
+from bot.alerting.drift import deep_due
 from bot.alerting.platform import PlatformPolicy, update_platform
 from bot.runtime import Runtime
 from bot.schedule import next_check_at
 from bot.services.checks import SweepLease, check_org
 from storage.models import CheckTrigger, Org
+from storage.orgs import effective_interval
 from storage.repository import claim_due_orgs
+from storage.scheduling import any_environment
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,7 @@ class SweepResult:
     checked: tuple[str, ...]  # org keys checked and recorded by this replica
     lost: tuple[str, ...]  # checked, but the lease had passed to another replica: not recorded
     failed: tuple[str, ...]  # the check itself crashed: the lease will expire, another try then
+    offline: bool = False  # this replica has no network: nothing was checked (connectivity.py)
 
 
 async def sweep(
@@ -41,30 +49,54 @@ async def sweep(
     now: datetime | None = None,
     limit: int = 100,
     lease_seconds: float = 300.0,
+    connectivity: Connectivity | None = None,
 ) -> SweepResult:
-    """Claim up to ``limit`` due orgs for ``owner``, check them, record and reschedule them."""
+    """Claim up to ``limit`` due orgs for ``owner``, check them, record and reschedule them.
+
+    With ``connectivity``, a replica that has lost its own network says so once and checks
+    nothing until it is back (``bot/alerting/connectivity.py``)."""
     now = now or datetime.now(UTC)
     runtime.require_cipher()
+    if connectivity is not None and connectivity.offline:
+        sample = await asyncio.to_thread(_any_environment, runtime)
+        if not await connectivity.back_online(sample):
+            return SweepResult((), (), (), offline=True)
+        await asyncio.to_thread(_came_back, runtime, connectivity, now)
     claimed = await asyncio.to_thread(_claim, runtime, owner, now, limit, lease_seconds)
     gate = asyncio.Semaphore(runtime.settings.check_concurrency)
     checked: list[str] = []
     lost: list[str] = []
     failed: list[str] = []
+    reports: list[tuple[AfasEnvironment, CheckReport]] = []
 
     async def one(org: Org) -> None:
-        lease = SweepLease(owner, next_check_at(org.id, org.check_interval_seconds, now))
+        lease = SweepLease(
+            owner, next_check_at(org.id, effective_interval(org, runtime.settings), now)
+        )
         async with gate:
             try:
                 result = await check_org(
-                    runtime, client, org, trigger=CheckTrigger.SCHEDULE, now=now, lease=lease
+                    runtime,
+                    client,
+                    org,
+                    trigger=CheckTrigger.SCHEDULE,
+                    now=now,
+                    lease=lease,
+                    deep=deep_due(org, now, runtime.settings.drift_check_hours),
                 )
             except Exception:
                 log.exception("scheduled check of org %s crashed", org.key)
                 failed.append(org.key)
                 return
         (checked if result.recorded else lost).append(org.key)
+        reports.append((org.environment, result.report))
 
     await asyncio.gather(*(one(org) for org in claimed))
+    if connectivity is not None:
+        offline, environments = await connectivity.looks_offline(reports)
+        if offline:  # about the bot itself, not about AFAS nor the orgs
+            await asyncio.to_thread(_went_offline, runtime, connectivity, now, environments)
+            return SweepResult(tuple(checked), tuple(lost), tuple(failed), offline=True)
     if checked:
         await asyncio.to_thread(_update_platform, runtime, now)
     return SweepResult(tuple(checked), tuple(lost), tuple(failed))
@@ -80,5 +112,28 @@ def _claim(
 
 
 def _update_platform(runtime: Runtime, now: datetime) -> None:
+    settings = runtime.settings
     with runtime.session() as session:
-        update_platform(session, now=now, policy=PlatformPolicy())
+        update_platform(
+            session,
+            now=now,
+            policy=PlatformPolicy.from_settings(settings),
+            channel=ops_channel(settings),
+        )
+
+
+def _any_environment(runtime: Runtime) -> AfasEnvironment | None:
+    with runtime.session() as session:
+        return any_environment(session)
+
+
+def _went_offline(
+    runtime: Runtime, connectivity: Connectivity, now: datetime, environments: int
+) -> None:
+    with runtime.session() as session:
+        connectivity.went_offline(session, now=now, environments=environments)
+
+
+def _came_back(runtime: Runtime, connectivity: Connectivity, now: datetime) -> None:
+    with runtime.session() as session:
+        connectivity.came_back(session, now=now)

@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage.baselines import open_drifts
+from storage.checks import held_items
 from storage.dashboard import DashboardCounts, dashboard_counts
 from storage.models import CheckRun, Incident, Org, OutboxMessage
 
@@ -73,6 +75,7 @@ class DigestDriftRow:
     display_name: str
     connector: str
     detail: str
+    since: datetime | None = None  # when the drift was first found
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +136,42 @@ def outbox_has(session: Session, dedup_key: str) -> bool:
 
 
 def open_drift_warnings(session: Session, *, limit: int = DEFAULT_LIMIT) -> Listing[DigestDriftRow]:
-    """HOOK for drift (issue 10 §3, not built yet): the open drift warnings, oldest first.
+    """The open drift warnings (issue 10 §3), one row per connector whose fields were removed,
+    renamed or retyped since the org's baseline: the oldest drift first, then by org and
+    connector. ``detail`` is language-free: ``-Field`` removed, ``Old→New`` renamed,
+    ``Field: int→string`` retyped (the shape of ``connector_baselines.drift``:
+    bot/alerting/drift_diff.py). Drifts are few: every open one is read and counted here."""
+    rows: list[DigestDriftRow] = []
+    for drift in open_drifts(session):
+        for connector in drift.drift.get("connectors") or []:
+            detail = _drift_detail(connector) if isinstance(connector, Mapping) else ""
+            if detail:
+                rows.append(
+                    DigestDriftRow(
+                        drift.org_key,
+                        drift.display_name,
+                        str(connector.get("connector") or "?"),
+                        detail,
+                        drift.found_at,
+                    )
+                )
+    return Listing(tuple(rows[:limit]), len(rows))
 
-    Returns none until drift exists; then this reads its table and the digest shows the line
-    (it shows none while this is empty).
-    """
-    del session, limit
-    return Listing((), 0)
+
+def _drift_detail(connector: Mapping[str, Any]) -> str:
+    """A connector's breaking changes, language-free; "" when it has none (fields added)."""
+    parts = [f"-{name}" for name in connector.get("removed") or []]
+    parts += [
+        f"{r.get('old')}→{r.get('new')}"
+        for r in connector.get("renamed") or []
+        if isinstance(r, Mapping)
+    ]
+    parts += [
+        f"{r.get('field')}: {r.get('old')}→{r.get('new')}"
+        for r in connector.get("retyped") or []
+        if isinstance(r, Mapping)
+    ]
+    return "; ".join(str(part) for part in parts)
 
 
 # -- the queries ---------------------------------------------------------------------------
@@ -187,16 +219,19 @@ def _expiring(session: Session, by: datetime, limit: int) -> Listing[DigestToken
     )
     rows = session.exec(
         select(Org.key, Org.display_name, CheckRun.id, CheckRun.started_at, CheckRun.items)
+        .add_columns(CheckRun.org_id, CheckRun.items_digest, CheckRun.items_shared)
         .join(latest, (CheckRun.org_id == latest.c.org_id) & (CheckRun.started_at == latest.c.at))
         .join(Org, col(Org.id) == col(CheckRun.org_id))
         .order_by(col(Org.key), col(CheckRun.id))
     ).all()
-    newest: dict[str, tuple[str, datetime, list]] = {}
-    for key, name, _run_id, started_at, items in rows:  # runs at the same moment: the last one
-        newest[key] = (name, started_at, items)
+    newest: dict[str, tuple[str, datetime, Any]] = {}
+    for key, name, _run_id, started_at, items, org_id, digest, shared in rows:
+        # runs at the same moment: the last one; a run that shares its items: where they are
+        newest[key] = (name, started_at, (org_id, digest) if shared else items)
+    held = held_items(session, (v[2] for v in newest.values() if isinstance(v[2], tuple)))
     found = []
     for key, (name, started_at, items) in newest.items():
-        expires = token_expires_at(items)
+        expires = token_expires_at(held.get(items) if isinstance(items, tuple) else items)
         if expires is not None and expires <= by:
             found.append(DigestTokenRow(key, name, expires, started_at))
     found.sort(key=lambda row: (row.expires_at, row.org_key))

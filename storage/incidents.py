@@ -11,24 +11,39 @@ from storage.audit import add_audit_event
 from storage.datetimes import utcnow
 from storage.db import insert_for
 from storage.errors import UnknownIncidentError
-from storage.models import Incident, Org
+from storage.models import AuditEvent, Incident, Org, OutboxMessage
 from storage.orgs import get_org
 
 
 def open_incident(
-    session: Session, org: Org, *, kind: str, opened_at: datetime
+    session: Session,
+    org: Org,
+    *,
+    kind: str,
+    opened_at: datetime,
+    cause: str | None = None,
+    held: str | None = None,
 ) -> tuple[Incident, bool]:
     """Open an incident of ``kind`` for ``org``, or return the one already open.
 
     Returns ``(incident, created)``. A partial unique index allows one open incident per org
     and kind, and the insert is ``ON CONFLICT DO NOTHING``, so two replicas opening the same
-    incident at once end up with one.
+    incident at once end up with one. ``held``: why its messages are held ("muted",
+    "platform"); an incident opened without a hold is announced as it opens (``announced_at``
+    is ``opened_at``: the caller writes its opening message in the same transaction).
     """
     if org.id is None:
         raise ValueError("the org must be stored first")
     statement = (
         insert_for(session, Incident)
-        .values(org_id=org.id, kind=kind, opened_at=opened_at)
+        .values(
+            org_id=org.id,
+            kind=kind,
+            opened_at=opened_at,
+            cause=cause,
+            held=held,
+            announced_at=opened_at if held is None else None,
+        )
         .on_conflict_do_nothing(
             index_elements=["org_id", "kind"],
             index_where=col(Incident.closed_at).is_(None),
@@ -71,6 +86,82 @@ def close_incident(session: Session, incident_id: int, *, closed_at: datetime) -
         .execution_options(synchronize_session="fetch")
     )
     return session.execute(statement).rowcount == 1
+
+
+def set_incident_cause(session: Session, incident_id: int, cause: str | None) -> None:
+    """Keep an open incident's cause current (what the root shows)."""
+    _update_open(session, incident_id, cause=cause)
+
+
+def hold_incident(session: Session, incident_id: int, held: str | None) -> None:
+    """Hold an open incident's messages (``held``: "muted", "platform"), or stop holding them
+    (None) without announcing anything."""
+    _update_open(session, incident_id, held=held)
+
+
+def announce_incident(session: Session, incident_id: int, *, at: datetime) -> bool:
+    """Mark a held, never announced incident as announced now (its hold is over and its
+    opening message is written in this transaction). True when this call did (so exactly one
+    caller writes the opening message), False when it was announced or closed already."""
+    statement = (
+        update(Incident)
+        .where(
+            col(Incident.id) == incident_id,
+            col(Incident.announced_at).is_(None),
+            col(Incident.closed_at).is_(None),
+        )
+        .values(announced_at=at, held=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def _update_open(session: Session, incident_id: int, **values: object) -> None:
+    session.execute(
+        update(Incident)
+        .where(col(Incident.id) == incident_id, col(Incident.closed_at).is_(None))
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def incident_messages_of(
+    session: Session, incident_id: int, *, kinds: tuple[str, ...]
+) -> list[OutboxMessage]:
+    """The incident's outbox messages of any of ``kinds``, oldest first (sent or not)."""
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.incident_id == incident_id,
+                col(OutboxMessage.kind).in_(kinds),
+            )
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    )
+
+
+def last_mute(
+    session: Session, org_key: str, *, at: datetime
+) -> tuple[str, datetime | None] | None:
+    """Who muted the org last (at or before ``at``) and until when, from the audit log: what
+    an alert held by a mute says once the mute is over (an unmute clears the org's columns)."""
+    event = session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.org_key == org_key,
+            AuditEvent.action == "org.muted",
+            col(AuditEvent.at) <= at,
+        )
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    ).first()
+    if event is None:
+        return None
+    until = (event.details or {}).get("until")
+    try:
+        return event.actor, datetime.fromisoformat(until) if isinstance(until, str) else None
+    except ValueError:
+        return event.actor, None
 
 
 def acknowledge_incident(

@@ -54,7 +54,7 @@ def metrics_snapshot(session: Session) -> MetricsSnapshot:
     ).one()
     depth, oldest = session.exec(
         select(func.count(), func.min(OutboxMessage.created_at)).where(
-            col(OutboxMessage.sent_at).is_(None)
+            col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.given_up_at).is_(None)
         )
     ).one()
     return MetricsSnapshot(

@@ -8,11 +8,11 @@ so adding a value needs no migration); JSON columns use SQLAlchemy's portable ``
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, String, Text, false, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -77,7 +77,8 @@ class Org(StorageModel, table=True):
     alert_channel: str | None = Field(default=None, sa_type=String(SLACK_ID_MAX))
     cs_owner: str | None = Field(default=None, sa_type=String(NAME_MAX))
     notes: str = Field(default="", sa_type=Text)
-    check_interval_seconds: int = Field(default=900, sa_type=Integer)
+    # None: no interval of its own, the default (AFASBOT_CHECK_INTERVAL_SECONDS) applies.
+    check_interval_seconds: int | None = Field(default=None, sa_type=Integer)
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     lease_owner: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -85,6 +86,7 @@ class Org(StorageModel, table=True):
     muted_by: str | None = Field(default=None, sa_type=String(ACTOR_MAX))
     current_state: str | None = Field(default=None, sa_type=String(16))
     last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_deep_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: str = Field(sa_type=String(ACTOR_MAX))
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_by: str = Field(sa_type=String(ACTOR_MAX))
@@ -104,10 +106,27 @@ class Org(StorageModel, table=True):
 
 
 class CheckRun(StorageModel, table=True):
-    """One check of one org: when, why, how long, and the report's items."""
+    """One check of one org: when, why, how long, and the report's items.
+
+    The items (about 12 KB) are stored only when they differ from the org's previous run's:
+    an unchanged run has ``items_shared`` set, ``items`` None (JSON ``null``) and the same
+    ``items_digest`` as a run of the same org that holds them (``storage.checks``: the readers
+    find them there; ``storage.retention`` keeps one such run while any run shares it).
+    ``items_digest`` is None for runs stored before revision 0007: they hold their items.
+    """
 
     __tablename__ = "check_runs"
-    __table_args__ = (Index("ix_check_runs_org_id_started_at", "org_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_check_runs_org_id_started_at", "org_id", "started_at"),
+        # The runs that hold items, by content: where a shared run's items are found.
+        Index(
+            "ix_check_runs_items_held",
+            "org_id",
+            "items_digest",
+            sqlite_where=text("items_shared = 0"),
+            postgresql_where=text("NOT items_shared"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="orgs.id", ondelete="CASCADE")
@@ -115,8 +134,42 @@ class CheckRun(StorageModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     duration_ms: int = Field(sa_type=Integer)
     overall_state: str = Field(sa_type=String(16))
-    items: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    items: list[dict[str, Any]] | None = Field(default_factory=list, sa_type=JSON, nullable=False)
     summary: str = Field(default="", sa_type=Text)
+    items_digest: str | None = Field(default=None, sa_type=String(16))
+    items_shared: bool = Field(
+        default=False, sa_type=Boolean, sa_column_kwargs={"server_default": false()}
+    )
+
+
+class CheckDay(StorageModel, table=True):
+    """One org's compacted checks of one day (``storage.retention``): what the history, the
+    handover note's day strip and its availability need once the runs themselves are gone.
+
+    ``day`` is a day in the time zone the compaction ran with (the bot's). ``spans`` is the time
+    the day's checks covered, as ``[start, end, state]`` with start and end in epoch seconds:
+    each check's state held until the next check started, but at most ``hold`` (a number of
+    check intervals); touching spans of one state are merged, so a change of state or a gap in
+    the checks starts a new span. A span may run past midnight: it belongs to the day of the
+    check that started it.
+    """
+
+    __tablename__ = "check_days"
+    __table_args__ = (Index("ix_check_days_org_id_day", "org_id", "day", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", ondelete="CASCADE")
+    day: date = Field(sa_type=Date)
+    checks: int = Field(default=0, sa_type=Integer)
+    healthy: int = Field(default=0, sa_type=Integer)
+    degraded: int = Field(default=0, sa_type=Integer)
+    failing: int = Field(default=0, sa_type=Integer)
+    unreachable: int = Field(default=0, sa_type=Integer)
+    first_at: datetime = Field(sa_type=UTCDateTime)
+    first_state: str = Field(sa_type=String(16))
+    last_at: datetime = Field(sa_type=UTCDateTime)
+    last_state: str = Field(sa_type=String(16))
+    spans: list[list[Any]] = Field(default_factory=list, sa_type=JSON)
 
 
 class Incident(StorageModel, table=True):
@@ -146,6 +199,12 @@ class Incident(StorageModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     slack_channel: str | None = Field(default=None, sa_type=String(SLACK_ID_MAX))
     slack_ts: str | None = Field(default=None, sa_type=String(32))
+    # What broke (bot.alerting.causes.Cause), kept current while the incident is open.
+    cause: str | None = Field(default=None, sa_type=String(40))
+    # Why its messages are held ("muted", "platform"); None: they go out.
+    held: str | None = Field(default=None, sa_type=String(16))
+    # When its opening message was written to the outbox (None: never announced).
+    announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_open(self) -> bool:
@@ -194,6 +253,8 @@ class OutboxMessage(StorageModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # Slack refused it for good (channel_not_found, is_archived...): never retried.
+    given_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ExportRun(StorageModel, table=True):
@@ -272,4 +333,35 @@ class Watch(StorageModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-TABLES = (Org, CheckRun, Incident, AuditEvent, OutboxMessage, ExportRun, ExportRecord, Watch)
+class ConnectorBaseline(StorageModel, table=True):
+    """An org's connectors as its first healthy deep check found them (or as an agent accepted
+    them since): each connector's fields and types, the reference drift is measured against.
+    While a later deep check differs, ``latest`` holds what it found, ``drift`` the difference
+    and ``drift_channel``/``drift_ts`` the warning posted about it."""
+
+    __tablename__ = "connector_baselines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", ondelete="CASCADE", unique=True)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    taken_at: datetime = Field(sa_type=UTCDateTime)
+    taken_by: str = Field(sa_type=String(ACTOR_MAX))
+    latest: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    drift: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    drift_found_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    drift_channel: str | None = Field(default=None, sa_type=String(SLACK_ID_MAX))
+    drift_ts: str | None = Field(default=None, sa_type=String(32))
+
+
+TABLES = (
+    Org,
+    CheckRun,
+    CheckDay,
+    Incident,
+    AuditEvent,
+    OutboxMessage,
+    ExportRun,
+    ExportRecord,
+    Watch,
+    ConnectorBaseline,
+)

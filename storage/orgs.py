@@ -15,15 +15,16 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from afas.environments import AfasEnvironment
+from afas.environments import AfasEnvironment, EnvironmentKind
 from afas.tokens import AfasToken
 from storage.audit import add_audit_event, normalize_actor
 from storage.crypto import TokenCipher
@@ -33,6 +34,7 @@ from storage.errors import DuplicateOrgError, InvalidOrgError, UnknownOrgError
 from storage.models import (
     NAME_MAX,
     ORG_KEY_MAX,
+    CheckDay,
     CheckRun,
     Incident,
     Org,
@@ -40,9 +42,11 @@ from storage.models import (
 )
 from storage.secrecy import looks_like_secret
 
+#: The default check interval when no setting says otherwise (``AFASBOT_CHECK_INTERVAL_SECONDS``
+#: is the setting; an org without an interval of its own stores NULL and follows it).
 DEFAULT_CHECK_INTERVAL_SECONDS: Final = 900
-#: Bounds of the check interval (product: 5 minutes to 1 day). A value stored before the
-#: bounds were narrowed stays as it is until someone changes it.
+#: Bounds of an org's own check interval (product: 5 minutes to 1 day). A value stored before
+#: the bounds were narrowed stays as it is until someone changes it.
 MIN_CHECK_INTERVAL_SECONDS: Final = 5 * 60
 MAX_CHECK_INTERVAL_SECONDS: Final = 24 * 3600
 NOTES_MAX: Final = 4000
@@ -53,6 +57,21 @@ KEY_RULE = (
     f"An org key is 2–{ORG_KEY_MAX} characters: lowercase letters, digits and dashes, "
     "starting and ending with a letter or digit (such as acme-bv)."
 )
+
+
+class DefaultInterval(Protocol):
+    """What knows the default interval: the bot's settings (``check_interval_seconds``)."""
+
+    @property
+    def check_interval_seconds(self) -> int: ...
+
+
+def effective_interval(org: Org, default: int | DefaultInterval) -> int:
+    """The org's check interval in seconds: its own, or else the default (a number, or the
+    settings' ``check_interval_seconds``). Every reader of the interval goes through here."""
+    if org.check_interval_seconds is not None:
+        return org.check_interval_seconds
+    return default if isinstance(default, int) else default.check_interval_seconds
 
 
 class _Unset:
@@ -167,7 +186,10 @@ def _notes(text: str | None) -> str:
     return _no_secret(notes, "notes")
 
 
-def _interval(seconds: int) -> int:
+def _interval(seconds: int | None) -> int | None:
+    """An org's own interval, bounded; None (or an empty text) is "no interval of its own"."""
+    if seconds is None or (isinstance(seconds, str) and not seconds.strip()):
+        return None
     try:
         value = int(seconds)
     except (TypeError, ValueError):
@@ -227,11 +249,12 @@ def add_org(
     alert_channel: str | None = None,
     cs_owner: str | None = None,
     notes: str = "",
-    check_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS,
+    check_interval_seconds: int | None = None,
     replace_token: bool = False,
     now: datetime | None = None,
 ) -> OrgRegistration:
     """Register an org with its token, encrypted. The org is due for a check at once.
+    Without ``check_interval_seconds`` it has no interval of its own (the default applies).
 
     An existing key raises ``DuplicateOrgError``, unless ``replace_token``: then this is a
     re-registration: the token is replaced (rotation) and the other given fields overwrite the
@@ -444,7 +467,8 @@ def edit_org(
     alert_channel: str | _Unset | None = UNSET,
     cs_owner: str | _Unset | None = UNSET,
     notes: str | _Unset = UNSET,
-    check_interval_seconds: int | _Unset = UNSET,
+    check_interval_seconds: int | _Unset | None = UNSET,
+    default_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS,
     now: datetime | None = None,
 ) -> OrgEdit:
     """Change an org's settings: the arguments given, and of those only what differs from the
@@ -454,7 +478,9 @@ def edit_org(
 
     Audited field by field: one ``org.updated`` event per changed field with its old and new
     value, except the notes (``changed: true`` only: free text is not copied into the log).
-    A shorter interval brings the next check forward to at most one new interval from now.
+    A shorter interval brings the next check forward to at most one new interval from now;
+    ``check_interval_seconds=None`` goes back to the default, ``default_interval_seconds``
+    (the setting) for that.
     """
     now = now or utcnow()
     org = get_org(session, key)
@@ -480,7 +506,8 @@ def edit_org(
     for change in changes:
         setattr(org, change.field, change.new)
         if change.field == "check_interval_seconds":
-            soonest = now + timedelta(seconds=change.new)
+            seconds = default_interval_seconds if change.new is None else change.new
+            soonest = now + timedelta(seconds=seconds)
             current_next = org.next_check_at
             org.next_check_at = soonest if current_next is None else min(current_next, soonest)
     _touch(org, actor, now)
@@ -506,7 +533,8 @@ def update_org(
     alert_channel: str | _Unset | None = UNSET,
     cs_owner: str | _Unset | None = UNSET,
     notes: str | _Unset = UNSET,
-    check_interval_seconds: int | _Unset = UNSET,
+    check_interval_seconds: int | _Unset | None = UNSET,
+    default_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS,
     now: datetime | None = None,
 ) -> Org:
     """``edit_org``, for callers that need only the org."""
@@ -519,6 +547,7 @@ def update_org(
         cs_owner=cs_owner,
         notes=notes,
         check_interval_seconds=check_interval_seconds,
+        default_interval_seconds=default_interval_seconds,
         now=now,
     ).org
 
@@ -571,6 +600,7 @@ def remove_org(
     org = get_org(session, key)
     org_id = org.id
     runs = session.execute(delete(CheckRun).where(col(CheckRun.org_id) == org_id))
+    session.execute(delete(CheckDay).where(col(CheckDay.org_id) == org_id))
     incident_ids = select(Incident.id).where(Incident.org_id == org_id).scalar_subquery()
     still_open = session.exec(
         select(func.count())
@@ -637,3 +667,19 @@ def remove_org(
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_ENVIRONMENT_LOOKUP_CHUNK = 500
+
+
+def registered_environments(session: Session, keys: Sequence[str]) -> dict[str, AfasEnvironment]:
+    """The environments of those of ``keys`` that are registered (for a bulk import)."""
+    found: dict[str, AfasEnvironment] = {}
+    for start in range(0, len(keys), _ENVIRONMENT_LOOKUP_CHUNK):
+        chunk = list(keys[start : start + _ENVIRONMENT_LOOKUP_CHUNK])
+        rows = session.exec(
+            select(Org.key, Org.env_number, Org.env_kind).where(col(Org.key).in_(chunk))
+        ).all()
+        for key, number, kind in rows:
+            found[key] = AfasEnvironment(number, EnvironmentKind(kind))
+    return found

@@ -33,6 +33,7 @@ from .errors import (
     profit_error,
 )
 from .faults import DisconnectWatch, Message, Receive, Send
+from .field_changes import edit_get_spec, edit_update_spec
 from .get_connectors import GetConnectorSpec, get_connector_spec
 from .getconnector_engine import QueryError, run_query, spec_for
 from .records import Record, RecordStore
@@ -295,10 +296,11 @@ class SandboxApp:
 
     def _get_spec(self, env: SandboxEnvironment, connector_id: str) -> GetConnectorSpec:
         """The GetConnector as this environment serves it: its own rows, the records
-        created there, its column variant."""
+        created there, its column variant, its administrator's field changes."""
         books = Books(env, self.state.stores[env.name])
         rows = books.rows(connector_id) if books.changes_rows(connector_id) else None
-        return with_columns(spec_for(connector_id, rows), env.column_variant)
+        spec = with_columns(spec_for(connector_id, rows), env.column_variant)
+        return edit_get_spec(spec, env.field_changes) if env.field_changes else spec
 
     def subject_connector(self, request: SandboxRequest) -> Response:
         env = request.env
@@ -359,11 +361,12 @@ def _route(
 
 def _update_spec(env: SandboxEnvironment, connector_id: str) -> UpdateConnectorSpec:
     """The UpdateConnector as this environment's metainfo describes it (and the engine uses)."""
-    return altered_spec(
+    spec = altered_spec(
         update_connector_spec(connector_id),
         env.update_schema_removed.get(connector_id, ()),
         env.update_schema_retyped.get(connector_id),
     )
+    return edit_update_spec(spec, env.field_changes) if env.field_changes else spec
 
 
 def _file_body(item: StoredFile) -> dict[str, str]:

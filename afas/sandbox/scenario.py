@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from afas.environments import AfasEnvironment, EnvironmentKind
 from afas.tokens import AfasToken, TokenFormatError
 
+from .field_changes import FieldChange, FieldChangeError, check_changes
 from .get_connectors import REQUIRED_GET_CONNECTORS
 from .update_connectors import (
     REQUIRED_UPDATE_CONNECTORS,
@@ -266,6 +267,9 @@ class SandboxEnvironment(_Model):
     update_schema_retyped: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: ``english``: the GetConnectors an export reads use other field ids, English labels.
     column_variant: Literal["standard", "english"] = "standard"
+    #: An AFAS administrator's edits of connector fields, applied in order to the metainfo,
+    #: the rows and the update engine (field_changes.py): drift after a baseline was taken.
+    field_changes: list[FieldChange] = Field(default_factory=list)
 
     #: Replaces the built-in rows of a GetConnector in this environment.
     connector_rows: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
@@ -339,6 +343,38 @@ class SandboxEnvironment(_Model):
             if obj is None or obj.field(field_id) is None:
                 raise ValueError(f"update_schema: {connector_id} has no field {path!r}")
         return self
+
+    @model_validator(mode="after")
+    def _field_changes_apply(self) -> SandboxEnvironment:
+        try:
+            check_changes(self.field_changes, column_variant=self.column_variant)
+        except FieldChangeError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def edit_field(
+        self,
+        connector: str,
+        field: str,
+        *,
+        remove: bool = False,
+        rename_to: str | None = None,
+        retype_to: str | None = None,
+    ) -> FieldChange:
+        """Edit a connector field from now on, as the customer's AFAS administrator would:
+        the next request sees it. ``FieldChangeError`` (nothing changed) when the connector or
+        field is not there."""
+        change = FieldChange(
+            connector=connector,
+            field=field,
+            remove=remove,
+            rename_to=rename_to,
+            retype_to=retype_to,
+        )
+        changes = [*self.field_changes, change]
+        check_changes(changes, column_variant=self.column_variant)  # before: nothing half-done
+        self.field_changes = changes
+        return change
 
     @field_validator("fault_paths")
     @classmethod

@@ -6,6 +6,13 @@ rolling upgrade), so the models are tolerant both ways: ``version`` says which s
 it, a field added later has a default (an older message still reads), and a field a newer
 replica added is ignored (a newer message still reads). Never the token: only the report's
 texts and ids.
+
+The rules that keep it so: a new field always has a default; a field's meaning never changes
+without ``CURRENT_VERSION`` rising; a new kind is a new model, added to ``OutboxPayload``
+(a replica older than the kind cannot read it: its delivery logs and drops it, so during a
+rolling upgrade a change of cause, of problems or the end of a mute may go unsaid by an older
+sender; the root is written again by the next change or the recovery). A value this replica
+does not know inside a known field (a newer cause) is shown as "unknown", never refused.
 """
 
 from __future__ import annotations
@@ -18,7 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from afas.environments import AfasEnvironment, EnvironmentKind
 from afas.profile import LocalText
 from afas.report import CheckReport, ItemStatus, ReportItem
+from bot.alerting.acknowledgement import IncidentAcknowledged
+from bot.alerting.connectivity import BotOffline, BotOnline
+from bot.alerting.delivery_notice import DeliveryFailed
 from bot.alerting.digest import DailyDigest
+from bot.alerting.drift import DriftCleared, DriftFound
+from bot.alerting.expiry import TokenExpiring
 
 #: The shape this code writes. Raise it when a field's meaning changes (adding one with a
 #: default does not need it); the reader then knows which shape it holds.
@@ -31,6 +43,12 @@ REMINDER = "incident.reminder"
 PLATFORM_DOWN = "platform.down"
 PLATFORM_UP = "platform.up"
 ORG_REMOVED = "org.removed"
+CAUSE_CHANGED = "incident.cause_changed"
+PROBLEMS_CHANGED = "incident.problems_changed"
+HOLD_ENDED = "incident.hold_ended"
+#: Why an incident's messages were held (``Incident.held``).
+HELD_MUTED = "muted"
+HELD_PLATFORM = "platform"
 
 
 class _Message(BaseModel):
@@ -77,6 +95,7 @@ class _IncidentMessage(_Message):
     headline: LocalText
     problems: tuple[AlertProblem, ...] = ()
     opened_at: datetime
+    cause: str | None = None  # added later: bot.alerting.causes.Cause, as the root shows it
 
     @property
     def org_name(self) -> str:
@@ -91,8 +110,22 @@ class _IncidentMessage(_Message):
         return self.environment
 
 
+class HoldNote(BaseModel):
+    """Why an incident's messages were held, and (for a mute) who muted and until when."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    reason: str  # HELD_MUTED or HELD_PLATFORM
+    by: str | None = None  # who muted (a Slack user id, or "cli:…")
+    until: datetime | None = None  # when the mute was to end
+
+
 class IncidentOpened(_IncidentMessage):
+    """The root message. ``hold``: it was held when the incident opened (a mute, AFAS down
+    for many orgs) and is written now that the hold is over; the root says so."""
+
     kind: Literal["incident.opened"] = OPENED
+    hold: HoldNote | None = None
 
 
 class IncidentResolved(_IncidentMessage):
@@ -105,11 +138,42 @@ class IncidentReminder(_IncidentMessage):
     reminder: int
 
 
+class _RootUpdate(_IncidentMessage):
+    """A message whose delivery edits the root to show it (the current truth)."""
+
+    acknowledged_by: str | None = None  # as the incident was when this was written
+
+
+class IncidentCauseChanged(_RootUpdate):
+    """The cause changed while the incident was open: the root is edited, the thread hears
+    from what to what, and what to do now. ``number``: the incident's n-th cause change."""
+
+    kind: Literal["incident.cause_changed"] = CAUSE_CHANGED
+    previous_cause: str | None = None
+    number: int = 1
+
+
+class IncidentProblemsChanged(_RootUpdate):
+    """The same cause, another set of problems (a second connector went missing, one came
+    back): the root is edited, nothing is said in the thread."""
+
+    kind: Literal["incident.problems_changed"] = PROBLEMS_CHANGED
+
+
+class IncidentHoldEnded(_RootUpdate):
+    """An announced incident whose messages were held (a mute) is still open when the hold
+    ends: one thread reply says so, and the root shows the current truth."""
+
+    kind: Literal["incident.hold_ended"] = HOLD_ENDED
+    hold: HoldNote
+
+
 class _PlatformMessage(_Message):
     checked: int
     unreachable: int
     examples: tuple[str, ...] = ()
     at: datetime
+    channel: str | None = None  # added later: the ops channel when it was written
 
 
 class PlatformDown(_PlatformMessage):
@@ -153,13 +217,33 @@ OutboxPayload = Annotated[
     IncidentOpened
     | IncidentResolved
     | IncidentReminder
+    | IncidentCauseChanged
+    | IncidentProblemsChanged
+    | IncidentHoldEnded
     | PlatformDown
     | PlatformUp
     | OrgRemoved
-    | DailyDigest,
+    | DailyDigest
+    | IncidentAcknowledged
+    | DeliveryFailed
+    | TokenExpiring
+    | DriftFound
+    | DriftCleared
+    | BotOffline
+    | BotOnline,
     Field(discriminator="kind"),
 ]
-IncidentMessage = IncidentOpened | IncidentResolved | IncidentReminder
+IncidentMessage = (
+    IncidentOpened
+    | IncidentResolved
+    | IncidentReminder
+    | IncidentCauseChanged
+    | IncidentProblemsChanged
+    | IncidentHoldEnded
+)
+#: A message that says what the root shows (the newest of these is the root's current truth).
+RootMessage = IncidentOpened | IncidentCauseChanged | IncidentProblemsChanged | IncidentHoldEnded
+ROOT_KINDS: tuple[str, ...] = (OPENED, CAUSE_CHANGED, PROBLEMS_CHANGED, HOLD_ENDED)
 PLATFORM_KINDS: tuple[str, ...] = (PLATFORM_DOWN, PLATFORM_UP)
 _ADAPTER: TypeAdapter[OutboxPayload] = TypeAdapter(OutboxPayload)
 
@@ -189,6 +273,7 @@ def incident_fields(
     channel: str | None,
     report: CheckReport,
     opened_at: datetime,
+    cause: str | None = None,
 ) -> dict:
     """The fields every incident message carries, from the org and the report."""
     problems = tuple(
@@ -207,4 +292,5 @@ def incident_fields(
         "headline": report.headline,
         "problems": problems,
         "opened_at": opened_at,
+        "cause": cause,
     }

@@ -3,9 +3,18 @@
 The verdict looks at every org's latest check within a window (checks are spread over the
 interval, so one sweep sees only a few orgs): when at least ``min_orgs`` of them, and at least
 ``share`` of those checked, could not reach AFAS (unreachable: network failures, 5xx,
-maintenance, unreadable answers, never 401 or 403), AFAS is taken to be down. While it is, an
-unreachable org opens no incident of its own; one platform message says so, and one more when
-AFAS answers again. Token and setup failures are per-customer facts and always alert.
+maintenance, unreadable answers, never 401 or 403), AFAS is taken to be down. The thresholds
+are settings (``AFASBOT_PLATFORM_MIN_ORGS``, ``_SHARE``, ``_WINDOW_MINUTES``).
+
+While it is down, an unreachable org's incident opens *held*: recorded, but not announced; one
+platform message (in the ops channel) says so, and one more when AFAS answers again. The org's
+first check after that releases its incident: still broken, it alerts as usual (its opening
+time the true one); working again, it is closed without a word (bot/alerting/record.py). Token
+and setup failures are per-customer facts and always alert.
+
+The platform incident is one across replicas: its messages' dedup keys name the message they
+follow (``platform:down:after:<id of the last platform.up, or 0>``, ``platform:up:<id of the
+platform.down>``), so two replicas that see the same change at once write one message.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from bot.alerting.messages import (
     read_message,
     stored,
 )
+from bot.settings import Settings
 from storage.models import OutboxMessage
 from storage.repository import enqueue_outbox, latest_outbox_message, latest_states_since
 
@@ -35,6 +45,14 @@ class PlatformPolicy:
     min_orgs: int = 3
     share: float = 0.5
     window: timedelta = timedelta(minutes=20)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PlatformPolicy:
+        return cls(
+            min_orgs=settings.platform_min_orgs,
+            share=settings.platform_share,
+            window=timedelta(minutes=settings.platform_window_minutes),
+        )
 
 
 @dataclass(frozen=True)
@@ -62,8 +80,20 @@ def _was_down(last: OutboxMessage | None) -> bool:
     return last is not None and last.kind == PLATFORM_DOWN
 
 
-def update_platform(session: Session, *, now: datetime, policy: PlatformPolicy) -> str | None:
-    """Write a platform message when the verdict changes; returns its kind, or None."""
+def platform_down(session: Session, *, now: datetime, policy: PlatformPolicy) -> bool:
+    """Whether AFAS counts as down for holding an org's alert: the verdict says so now, or the
+    last platform notice said it went down and none has said it answers again (so an org is
+    released only after the platform incident is over)."""
+    if platform_view(session, now=now, policy=policy).down(policy):
+        return True
+    return _was_down(latest_outbox_message(session, kinds=PLATFORM_KINDS))
+
+
+def update_platform(
+    session: Session, *, now: datetime, policy: PlatformPolicy, channel: str | None = None
+) -> str | None:
+    """Write a platform message (to ``channel``, the ops channel) when the verdict changes;
+    returns its kind, or None (no change, or another replica wrote it already)."""
     view = platform_view(session, now=now, policy=policy)
     last = latest_outbox_message(session, kinds=PLATFORM_KINDS)
     is_down = view.down(policy)
@@ -74,15 +104,16 @@ def update_platform(session: Session, *, now: datetime, policy: PlatformPolicy) 
         "unreachable": len(view.unreachable),
         "examples": view.unreachable[:EXAMPLES],
         "at": now,
+        "channel": channel,
     }
     if is_down:
         message: PlatformDown | PlatformUp = PlatformDown(**counts)
-        dedup_key = f"platform:down:{now.isoformat()}"
+        dedup_key = f"platform:down:after:{last.id if last is not None else 0}"
     else:
         went_down = read_message(last.kind, last.payload)
         message = PlatformUp(**counts, down_since=getattr(went_down, "at", None))
         dedup_key = f"platform:up:{last.id}"
-    enqueue_outbox(
+    enqueued = enqueue_outbox(
         session, kind=message.kind, payload=stored(message), dedup_key=dedup_key, now=now
     )
-    return message.kind
+    return message.kind if enqueued.created else None

@@ -48,6 +48,8 @@ EDIT_BLOCKS = {
     "notes": "notes",
     "check_interval_seconds": "interval",
 }
+#: The edit form's choice "no interval of its own": the default (AFASBOT_CHECK_INTERVAL_SECONDS).
+DEFAULT_INTERVAL = "default"
 #: The check intervals offered (seconds): 5 minutes to 1 day, as storage bounds them.
 INTERVAL_CHOICES: tuple[int, ...] = (
     300,
@@ -77,7 +79,8 @@ class OrgFacts:
     alert_channel: str | None = None
     cs_owner: str | None = None
     notes: str = ""
-    check_interval_seconds: int = 900
+    check_interval_seconds: int | None = None  # None: the default applies
+    default_interval_seconds: int = 900  # the setting, to say what the default is
 
 
 @dataclass(frozen=True)
@@ -233,25 +236,40 @@ def is_user_id(value: str | None) -> bool:
     return bool(value) and value[0] in "UW" and value.isalnum() and value.isupper()
 
 
-def interval_choices(current: int) -> list[int]:
-    """The offered intervals, with the stored one among them even when it is not one of ours."""
-    return sorted({*INTERVAL_CHOICES, current})
+def interval_choices(current: int | None) -> list[int]:
+    """The offered intervals of its own, with the stored one among them even when it is not
+    one of ours (besides these the form offers ``DEFAULT_INTERVAL``)."""
+    return sorted({*INTERVAL_CHOICES, *([] if current is None else [current])})
 
 
 def interval_label(seconds: int, language: str) -> str:
     return duration_text(timedelta(seconds=seconds), language=language)
 
 
+def default_interval_label(default_seconds: int, language: str) -> str:
+    """What an org without an interval of its own shows: "the default (15 minutes)"."""
+    return t("interval.default", language, duration=interval_label(default_seconds, language))
+
+
 def edit_modal(org: OrgFacts, *, language: str, channel: str | None = None) -> dict:
     """Every setting, prefilled with the stored value."""
     lang = normalise_language(language)
     owner_is_user = is_user_id(org.cs_owner)
-    options = {
-        seconds: Option(
-            value=str(seconds), text=PlainTextObject(text=interval_label(seconds, lang))
+    options: dict[int | None, Option] = {
+        None: Option(
+            value=DEFAULT_INTERVAL,
+            text=PlainTextObject(
+                text=plain(default_interval_label(org.default_interval_seconds, lang), 75)
+            ),
+        )
+    }
+    options.update(
+        (
+            seconds,
+            Option(value=str(seconds), text=PlainTextObject(text=interval_label(seconds, lang))),
         )
         for seconds in interval_choices(org.check_interval_seconds)
-    }
+    )
     blocks: list[Block] = [
         _section(org_line(org, language=lang)),
         ContextBlock(
@@ -327,8 +345,11 @@ def edit_modal(org: OrgFacts, *, language: str, channel: str | None = None) -> d
     )
 
 
-def _shown(field: str, value: object, language: str) -> str:
-    """A setting's value as the confirmation shows it (a channel and a user as mentions)."""
+def _shown(field: str, value: object, language: str, default_interval: int) -> str:
+    """A setting's value as the confirmation shows it (a channel and a user as mentions; no
+    interval of its own as the default's)."""
+    if field == "check_interval_seconds" and value is None:
+        return default_interval_label(default_interval, language)
     if value is None or value == "":
         return t("org_admin.none", language)
     if field == "alert_channel":
@@ -346,6 +367,7 @@ def edited_blocks(
     *,
     language: str,
     next_check_in: timedelta | None = None,
+    default_interval_seconds: int = 900,
 ) -> list[dict]:
     """The confirmation: what changed, from what to what (the notes: only that they did)."""
     lang = normalise_language(language)
@@ -364,8 +386,8 @@ def edited_blocks(
                 "org_admin.edit.change",
                 lang,
                 field=t(f"org_admin.edit.field.{change.field}", lang),
-                old=_shown(change.field, change.old, lang),
-                new=_shown(change.field, change.new, lang),
+                old=_shown(change.field, change.old, lang, default_interval_seconds),
+                new=_shown(change.field, change.new, lang, default_interval_seconds),
             )
         )
     blocks: list[Block] = [

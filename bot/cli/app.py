@@ -16,6 +16,7 @@ from bot.cli import (
     handover_commands,
     org_commands,
     serve,
+    sweep_commands,
 )
 from bot.cli.common import fail
 from bot.logging_setup import configure_logging
@@ -43,6 +44,7 @@ handover_commands.register(app)
 db_commands.register(app)
 demo.register(app)
 serve.register(app)
+sweep_commands.register(app)
 
 
 @app.callback()

@@ -1,4 +1,5 @@
-"""``afasbot db upgrade``, ``afasbot keys generate``, ``afasbot keys rotate``."""
+"""``afasbot db upgrade``, ``afasbot db compact``, ``afasbot keys generate``,
+``afasbot keys rotate``."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import typer
 
 from bot.cli.common import fail, operator_name, user_errors
 from bot.runtime import load_cipher
+from bot.services.retention import compact_history, retention_days
 from bot.settings import get_settings
 from storage.crypto import generate_key
 from storage.db import make_engine, session_scope
 from storage.keys import MAX_BATCH_SIZE, rotate_tokens, verify_keys_against_database
+from storage.retention import DEFAULT_BATCH, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from storage.schema import current_revision, ensure_current, head_revision, upgrade
 
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations, retention.", no_args_is_help=True)
 keys_app = typer.Typer(help="The token encryption keys.", no_args_is_help=True)
 
 
@@ -30,6 +33,42 @@ def db_upgrade() -> None:
         typer.echo(f"The database is up to date (revision {after}).")
     else:
         typer.echo(f"Database upgraded from {before or 'empty'} to revision {after}.")
+
+
+@db_app.command("compact")
+def db_compact(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=MIN_RETENTION_DAYS,
+            max=MAX_RETENTION_DAYS,
+            help="Keep this many days of checks in full (default: AFASBOT_RETENTION_DAYS, 30).",
+        ),
+    ] = None,
+    batch: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Check runs per committed batch.")
+    ] = DEFAULT_BATCH,
+) -> None:
+    """Compact the check runs older than the retention into one row per org per day.
+
+    What the history, handover notes and availability need stays (checks by state, the state
+    changes, the time covered); each org's latest run stays whole. Safe to interrupt, to run
+    again and to run on several replicas at once (`serve` runs it too).
+    """
+    settings = get_settings()
+    with user_errors():
+        ensure_current(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with user_errors(), session_scope(engine) as session:
+            done = compact_history(session, settings, days=days, batch=batch)
+    finally:
+        engine.dispose()
+    kept = days if days is not None else retention_days(settings)
+    typer.echo(
+        f"Compacted {done.runs} check runs from before {done.older_than:%Y-%m-%d %H:%M} UTC "
+        f"({kept} days are kept in full)."
+    )
 
 
 @keys_app.command("generate")

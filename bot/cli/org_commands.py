@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -21,14 +23,17 @@ from bot.cli.common import (
     read_token_file,
     user_errors,
 )
-from bot.cli.render import OVERALL_STYLE, print_report
+from bot.cli.import_commands import org_import
+from bot.cli.render import OVERALL_STYLE, org_table, orgs_json, print_report
 from bot.runtime import Runtime, open_runtime
 from bot.services.checks import check_orgs
 from bot.services.registration import TokenNotVerified, register_org
 from bot.settings import Settings, get_settings
+from storage.dashboard import STATE_ORDER, org_listing
 from storage.errors import DuplicateOrgError, UnknownOrgError
 from storage.models import CheckTrigger
-from storage.repository import get_org, list_orgs, org_history, remove_org
+from storage.orgs import effective_interval
+from storage.repository import get_org, org_history, remove_org
 
 org_app = typer.Typer(help="Registered orgs (customers' AFAS environments).", no_args_is_help=True)
 
@@ -56,6 +61,14 @@ def org_add(
     alert_channel: Annotated[str | None, typer.Option(help="Slack channel id.")] = None,
     cs_owner: Annotated[str | None, typer.Option(help="Customer-success owner.")] = None,
     notes: Annotated[str, typer.Option(help="Free notes.")] = "",
+    interval: Annotated[
+        int | None,
+        typer.Option(
+            "--interval",
+            help="Its own check interval in seconds (300 to 86400); "
+            "default: AFASBOT_CHECK_INTERVAL_SECONDS.",
+        ),
+    ] = None,
     replace: Annotated[
         bool, typer.Option(help="Replace the token of an existing org (rotation).")
     ] = False,
@@ -79,6 +92,7 @@ def org_add(
                         alert_channel,
                         cs_owner,
                         notes,
+                        interval,
                         replace,
                     )
                 )
@@ -115,7 +129,9 @@ def org_add(
     )
 
 
-async def _register(runtime, key, name, environment, token, channel, owner, notes, replace):
+async def _register(
+    runtime, key, name, environment, token, channel, owner, notes, interval, replace
+):
     async with runtime.afas_client() as client:
         return await register_org(
             runtime,
@@ -128,53 +144,74 @@ async def _register(runtime, key, name, environment, token, channel, owner, note
             alert_channel=channel,
             cs_owner=owner,
             notes=notes,
+            check_interval_seconds=interval,
             replace=replace,
         )
 
 
 @org_app.command("list")
-def org_list() -> None:
-    """Every registered org with its state and last check."""
+def org_list(
+    state: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--state",
+            help="Only orgs in this state: failing, unreachable, degraded, healthy or never "
+            "(never checked). Repeat it, or give a comma list: --state failing,unreachable.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="A JSON array: each org's key, name, env_number, env_kind, state, "
+            "last_check_at and token_fingerprint (never the token).",
+        ),
+    ] = False,
+) -> None:
+    """Every registered org with its state and last check, by key."""
+    states = _states(state or [])
     runtime = _open(get_settings(), keys=False)
     try:
-        with runtime.session() as session:
-            orgs = list_orgs(session)
-            rows = [
-                (
-                    o.key,
-                    o.display_name,
-                    f"{o.env_number} ({o.env_kind})",
-                    o.current_state,
-                    o.last_checked_at,
-                    o.token_fingerprint,
-                )
-                for o in orgs
-            ]
+        with user_errors(), runtime.session() as session:
+            orgs = org_listing(session, states=states)
     finally:
         runtime.close()
-    if not rows:
+    if as_json:
+        typer.echo(orgs_json(orgs))
+        return
+    if not orgs and states:
+        typer.echo(f"No orgs are {' or '.join(states)}.")
+        return
+    if not orgs:
         typer.echo("No orgs are registered yet. Add one with: afasbot org add KEY --env N ...")
         return
-    table = Table("key", "name", "environment", "state", "last check", "token")
-    for key, name, env, state, checked, fingerprint in rows:
-        table.add_row(
-            key,
-            Text(printable(name)),  # as typed: no markup, no escape sequence obeyed
-            env,
-            _state_text(state),
-            checked.strftime("%Y-%m-%d %H:%M UTC") if checked else "—",
-            fingerprint,
-        )
-    Console().print(table)
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    typer.echo(org_table(orgs, colour=colour), nl=False)
+
+
+def _states(given: list[str]) -> tuple[str, ...]:
+    """The states ``--state`` asked for (repeated or comma-separated), each once; a one-line
+    usage error naming the valid ones for anything else."""
+    parts = [part.strip().lower() for option in given for part in option.split(",")]
+    valid = ", ".join(STATE_ORDER)
+    if given and not any(parts):
+        fail(f"--state needs a state: one of {valid} (never: never checked)")
+    for part in parts:
+        if part and part not in STATE_ORDER:
+            shown = part if len(part) <= 40 else part[:39] + "…"
+            fail(f"--state {shown!r} is not a state; use one of {valid} (never: never checked)")
+    return tuple(dict.fromkeys(part for part in parts if part))
 
 
 @org_app.command("show")
 def org_show(key: Annotated[str, typer.Argument(help="The org's key.")]) -> None:
     """One org's registration and state (never its token)."""
-    runtime = _open(get_settings(), keys=False)
+    settings = get_settings()
+    runtime = _open(settings, keys=False)
     try:
         with user_errors(), runtime.session() as session:
             org = get_org(session, key)
+            interval = effective_interval(org, settings)
             facts = {
                 "key": org.key,
                 "name": org.display_name,
@@ -183,7 +220,12 @@ def org_show(key: Annotated[str, typer.Argument(help="The org's key.")]) -> None
                 "state": org.current_state or "not checked",
                 "last check": org.last_checked_at.isoformat() if org.last_checked_at else "—",
                 "next check": org.next_check_at.isoformat() if org.next_check_at else "—",
-                "check interval": f"{org.check_interval_seconds} s",
+                "check interval": f"{interval} s"
+                + (
+                    " (the default, AFASBOT_CHECK_INTERVAL_SECONDS)"
+                    if org.check_interval_seconds is None
+                    else " (its own)"
+                ),
                 "alert channel": org.alert_channel or "—",
                 "customer success": org.cs_owner or "—",
                 "muted until": org.mute_until.isoformat() if org.mute_until else "—",
@@ -269,5 +311,6 @@ def check_stored_org(settings: Settings, key: str, *, profile: Profile, deep: bo
 
 
 def register(app: typer.Typer) -> None:
+    org_app.command("import")(org_import)
     app.add_typer(org_app, name="org")
     app.command()(history)

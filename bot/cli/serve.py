@@ -12,6 +12,7 @@ import typer
 from bot.cli.common import fail, user_errors
 from bot.process import SlackConfig, serve_until_signalled
 from bot.runtime import open_runtime
+from bot.scheduler import scheduled_capacity
 from bot.serving import ServeError, Server
 from bot.settings import get_settings
 
@@ -41,12 +42,16 @@ def serve(
     with user_errors():
         runtime = open_runtime(settings)
 
+    capacity = scheduled_capacity(
+        settings.afas_total_limit, settings.afas_per_environment_limit, settings.afas_people_slots
+    )
+
     def started(server: Server) -> None:
         typer.echo(
             f"afasbot serve: listening on {server.host}:{server.port} (/healthz, /readyz"
             + (", /slack/events" if slack and slack.mode == "http" else "")
-            + f"); checking due orgs every {settings.scheduler_tick_seconds:g} s "
-            f"(at most {settings.check_concurrency} at a time); Slack app: "
+            + "); checking each org as it falls due "
+            f"(at most {capacity} at a time); Slack app: "
             + (f"{slack.mode} mode" if slack else "off (no SLACK_BOT_TOKEN)")
             + ". Ctrl+C stops.",
         )

@@ -6,8 +6,10 @@ through the same ``record_check``.
 What a check records depends on why it ran: every check stores a run and the org's current
 state; a scheduled check also releases the sweep's lease and applies the alert policy in the
 same transaction (an incident change and its outbox message commit with the run, or not at
-all); a person's check writes an audit event. The database work runs in worker threads and
-no session is held across the AFAS calls.
+all), and the warnings before breakage (a token about to expire, drift of a deep check's
+connector fields: bot/alerting/expiry.py, drift.py) are written in that transaction too; a
+person's check writes an audit event. The database work runs in worker threads and no session
+is held across the AFAS calls.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from sqlmodel import Session
 
 from afas.check import run_check
 from afas.client import AfasClient
+from afas.lanes import person_lane, sweep_lane
 from afas.report import CheckReport, ItemStatus
+from bot.alerting.drift import watch_drift
+from bot.alerting.expiry import warn_token_expiry
+from bot.alerting.platform import PlatformPolicy
 from bot.alerting.policy import AlertPolicy
 from bot.alerting.record import apply_alerting
 from bot.metrics import current as current_metrics
@@ -75,15 +81,17 @@ async def check_org(
     if isinstance(org, str):
         org = await asyncio.to_thread(_load_org, runtime, org)
     metrics = current_metrics()  # serve's own (bot/metrics.py says why it is not passed in)
-    report = await run_check(
-        metrics.counting_afas(client),  # each AFAS answer counted by its outcome kind
-        org.environment,
-        decrypt_token(org, runtime.require_cipher()),  # decrypted for this call only
-        profile=runtime.profile,
-        deep=deep,
-        expiry_warning=runtime.expiry_warning,
-        now=now,  # the sweep's time: runs, alerts and the platform view agree
-    )
+    lane = sweep_lane() if trigger is CheckTrigger.SCHEDULE else person_lane(actor)
+    with lane:  # people first: a person's check never queues behind the sweep (afas/lanes.py)
+        report = await run_check(
+            metrics.counting_afas(client),  # each AFAS answer counted by its outcome kind
+            org.environment,
+            decrypt_token(org, runtime.require_cipher()),  # decrypted for this call only
+            profile=runtime.profile,
+            deep=deep,
+            expiry_warning=runtime.expiry_warning,
+            now=now,  # the sweep's time: runs, alerts and the platform view agree
+        )
     metrics.checked(trigger, report)
     recorded = await asyncio.to_thread(
         _record, runtime, org.id, report, trigger, actor, deep, lease, now
@@ -126,10 +134,11 @@ def record_check(
     trigger: CheckTrigger,
     *,
     alerting: AlertPolicy | None = None,
+    platform: PlatformPolicy | None = None,
     now: datetime | None = None,
 ) -> None:
     """Store a check report as a run (and the org's current state); with ``alerting``, apply
-    the alert policy in the same transaction."""
+    the alert policy in the same transaction (``platform``: when AFAS counts as down)."""
     record_check_run(
         session,
         org,
@@ -141,7 +150,14 @@ def record_check(
         summary=summary_line(report),
     )
     if alerting is not None:
-        apply_alerting(session, org, report, now=now or report.started_at, policy=alerting)
+        apply_alerting(
+            session,
+            org,
+            report,
+            now=now or report.started_at,
+            policy=alerting,
+            platform=platform,
+        )
 
 
 def alert_policy(settings: Settings) -> AlertPolicy:
@@ -182,7 +198,12 @@ def _record(
 ) -> bool:
     with runtime.session() as session:
         if lease is not None and not finish_org_check(
-            session, org_id, owner=lease.owner, next_check_at=lease.next_check_at
+            session,
+            org_id,
+            owner=lease.owner,
+            next_check_at=lease.next_check_at,
+            state=report.overall,
+            checked_at=report.started_at,
         ):
             session.rollback()
             log.warning("lease on org %s passed to another replica; result dropped", org_id)
@@ -195,8 +216,15 @@ def _record(
             report,
             trigger,
             alerting=alert_policy(runtime.settings) if scheduled else None,
+            platform=PlatformPolicy.from_settings(runtime.settings) if scheduled else None,
             now=now,
         )
+        when = now or report.started_at
+        if scheduled and deep:  # a person's deep check compares nothing: it must not postpone
+            org.last_deep_check_at = when
+        if scheduled:  # warnings before breakage, in the same transaction as the alerts
+            warn_token_expiry(session, org, report, now=when, within=runtime.expiry_warning)
+            watch_drift(session, org, report, now=when)
         if actor is not None:
             add_audit_event(
                 session,

@@ -35,10 +35,10 @@ from bot.runtime import Runtime
 from storage.audit import audit_events
 from storage.checks import org_history
 from storage.exports import latest_export_run
-from storage.handover import check_states
+from storage.handover import CompactedDay, CompactedHistory, check_states, compacted_history
 from storage.incidents import org_incidents
 from storage.models import CheckRun, ExportRun, Incident, Org
-from storage.orgs import get_org
+from storage.orgs import DEFAULT_CHECK_INTERVAL_SECONDS, effective_interval, get_org
 
 WINDOW = timedelta(days=30)
 STRIP_DAYS = 30
@@ -47,6 +47,8 @@ AVAILABLE_STATES = frozenset({"healthy", "degraded"})
 STALE_INTERVALS = 3
 #: A check's state counts for at most this many check intervals (see the module docstring).
 HOLD_INTERVALS = 2
+#: Of an org none of whose runs were compacted yet.
+NO_COMPACTED_HISTORY = CompactedHistory()
 
 
 class Actor(StrEnum):
@@ -385,11 +387,21 @@ def availability(
     since: datetime,
     until: datetime,
     hold: timedelta,
+    spans: Iterable[tuple[datetime, datetime, str]] = (),
 ) -> Availability:
     """Time-weighted availability in ``[since, until]``: see the module docstring.
     ``states`` are ``(started_at, overall_state)``, oldest first (one before ``since`` may
-    lead: its state holds into the window)."""
+    lead: its state holds into the window). ``spans`` are the compacted runs' (storage
+    .retention: ``(start, end, state)``, the same rule applied when they were compacted),
+    counted for the part inside the window; they never overlap the runs kept in full."""
     available = covered = timedelta(0)
+    for start, end, state in spans:
+        part = min(end, until) - max(start, since)
+        if part <= timedelta(0):
+            continue
+        covered += part
+        if state in AVAILABLE_STATES:
+            available += part
     ordered = sorted(states, key=lambda row: row[0])
     for index, (at, state) in enumerate(ordered):
         following = ordered[index + 1][0] if index + 1 < len(ordered) else until
@@ -409,8 +421,10 @@ def day_strip(
     until: datetime,
     zone: ZoneInfo,
     days: int = STRIP_DAYS,
+    compacted: Iterable[CompactedDay] = (),
 ) -> tuple[Day, ...]:
-    """The last ``days`` days in ``zone``, today last, each with its checks (see ``Day``)."""
+    """The last ``days`` days in ``zone``, today last, each with its checks (see ``Day``):
+    the runs kept in full and the ``compacted`` days' counts (days in the bot's zone too)."""
     today = until.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
     start = datetime.combine(first, time(0), tzinfo=zone)
@@ -423,6 +437,12 @@ def day_strip(
             continue
         day[0] += 1
         day[1] += state not in AVAILABLE_STATES
+    for row in compacted:
+        day = counts.get(row.day)
+        if day is None:
+            continue
+        day[0] += row.checks
+        day[1] += row.checks - sum(row.by_state.get(state, 0) for state in AVAILABLE_STATES)
     return tuple(Day(day, checks, bad) for day, (checks, bad) in sorted(counts.items()))
 
 
@@ -434,6 +454,7 @@ def helpdesk_tasks(
     incidents: Sequence[IncidentSpan],
     default_alert_channel: str | None,
     now: datetime,
+    default_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS,
 ) -> tuple[HelpdeskTask, ...]:
     """What is not as it should be on our side (the helpdesk acts on each)."""
     tasks: list[HelpdeskTask] = []
@@ -442,7 +463,7 @@ def helpdesk_tasks(
     if latest is None:
         tasks.append(HelpdeskTask("never_checked", {"key": org.key}))
     else:
-        interval = timedelta(seconds=org.check_interval_seconds)
+        interval = timedelta(seconds=effective_interval(org, default_interval_seconds))
         if now - latest.started_at > max(STALE_INTERVALS * interval, timedelta(hours=1)):
             tasks.append(HelpdeskTask("stale", {"since": latest.started_at}))
     if not org.alert_channel:
@@ -493,6 +514,7 @@ def load_note(runtime: Runtime, key: str, *, now: datetime) -> HandoverNote:
         latest = history[0] if history else None
         since = now - WINDOW
         states = check_states(session, org.id, since=since, until=now)
+        compacted = compacted_history(session, org.id, since=since, until=now)
         incidents = org_incidents(session, org.key, since=since)
         export = latest_export_run(session, org.key)
         events = audit_events(session, org_key=org.key, limit=200)
@@ -500,6 +522,7 @@ def load_note(runtime: Runtime, key: str, *, now: datetime) -> HandoverNote:
             org,
             latest=latest,
             states=states,
+            compacted=compacted,
             incidents=incidents,
             export=export,
             token_replaced_at=next(
@@ -511,6 +534,7 @@ def load_note(runtime: Runtime, key: str, *, now: datetime) -> HandoverNote:
             default_alert_channel=settings.slack_default_alert_channel,
             timezone=settings.timezone,
             now=now,
+            default_interval_seconds=settings.check_interval_seconds,
         )
 
 
@@ -519,6 +543,7 @@ def build_note(
     *,
     latest: CheckRun | None,
     states: Sequence[tuple[datetime, str]],
+    compacted: CompactedHistory = NO_COMPACTED_HISTORY,
     incidents: Iterable[Incident],
     export: ExportRun | None,
     token_replaced_at: datetime | None,
@@ -526,12 +551,13 @@ def build_note(
     default_alert_channel: str | None,
     timezone: str,
     now: datetime,
+    default_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS,
 ) -> HandoverNote:
     """The note from what storage gave (pure: no session, no clock)."""
     zone = ZoneInfo(timezone)
     items = with_live_export(note_items(latest.items if latest else []), export)
     spans = incident_spans(incidents, now=now)
-    hold = HOLD_INTERVALS * timedelta(seconds=org.check_interval_seconds)
+    hold = HOLD_INTERVALS * timedelta(seconds=effective_interval(org, default_interval_seconds))
     return HandoverNote(
         key=org.key,
         display_name=org.display_name,
@@ -556,10 +582,13 @@ def build_note(
             incidents=spans,
             default_alert_channel=default_alert_channel,
             now=now,
+            default_interval_seconds=default_interval_seconds,
         ),
         incidents=spans,
-        availability=availability(states, since=now - WINDOW, until=now, hold=hold),
-        days=day_strip(states, until=now, zone=zone),
+        availability=availability(
+            states, since=now - WINDOW, until=now, hold=hold, spans=compacted.spans
+        ),
+        days=day_strip(states, until=now, zone=zone, compacted=compacted.days),
         export=export_summary(export),
         mute=MuteInfo(org.mute_until, org.muted_by) if org.is_muted(now) else None,
         now=now,

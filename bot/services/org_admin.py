@@ -50,11 +50,19 @@ def load_org(runtime: Runtime, key: str) -> Org:
 def edit_settings(
     runtime: Runtime, key: str, settings: dict[str, Any], *, actor: str, now: datetime | None = None
 ) -> OrgEdited:
-    """Apply the settings that differ from the stored ones (storage audits each one)."""
+    """Apply the settings that differ from the stored ones (storage audits each one). An
+    interval of None goes back to the default (``AFASBOT_CHECK_INTERVAL_SECONDS``)."""
     now = now or datetime.now(UTC)
     given = {name: settings.get(name, UNSET) for name in _EDITABLE}
     with runtime.session() as session:
-        edit = edit_org(session, key, actor=actor, now=now, **given)
+        edit = edit_org(
+            session,
+            key,
+            actor=actor,
+            now=now,
+            default_interval_seconds=runtime.settings.check_interval_seconds,
+            **given,
+        )
         next_in = None
         if "check_interval_seconds" in edit.changed_fields and edit.org.next_check_at:
             next_in = max(timedelta(0), edit.org.next_check_at - now)

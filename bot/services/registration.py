@@ -23,6 +23,7 @@ from bot.schedule import next_check_at
 from bot.services.checks import record_check
 from storage.errors import DuplicateOrgError, UnknownOrgError
 from storage.models import CheckTrigger
+from storage.orgs import effective_interval, validate_settings
 from storage.repository import (
     add_org,
     find_org,
@@ -61,6 +62,7 @@ class NewOrg:
     alert_channel: str | None = None
     cs_owner: str | None = None
     notes: str = ""
+    check_interval_seconds: int | None = None  # None: the default (the setting)
 
     def __repr__(self) -> str:
         return f"NewOrg(key={self.key!r}, environment={self.environment.label!r})"
@@ -78,16 +80,27 @@ async def register_org(
     alert_channel: str | None = None,
     cs_owner: str | None = None,
     notes: str = "",
+    check_interval_seconds: int | None = None,
     replace: bool = False,
 ) -> Registration:
     """Register (or, with ``replace``, re-register: rotate the token of) an org.
 
+    Without ``check_interval_seconds`` the org follows the default interval (the setting).
     Raises ``InvalidOrgError`` before calling AFAS; ``DuplicateOrgError`` for a known key
     without ``replace`` and ``UnknownOrgError`` for an unknown one with it;
     ``TokenNotVerified`` when AFAS does not accept the token.
     """
     runtime.require_cipher()
     org_key = normalize_org_key(key)
+    invalid = validate_settings(
+        display_name=display_name,
+        alert_channel=alert_channel,
+        cs_owner=cs_owner,
+        notes=notes,
+        check_interval_seconds=check_interval_seconds,
+    )
+    if invalid:  # AFAS is not asked about an org that could not be stored
+        raise next(iter(invalid.values()))
     exists = await asyncio.to_thread(_exists, runtime, org_key)
     if exists and not replace:
         raise DuplicateOrgError(org_key)
@@ -102,7 +115,16 @@ async def register_org(
     )
     if not report.token_accepted:
         raise TokenNotVerified(report)
-    org = NewOrg(org_key, display_name, environment, token, alert_channel, cs_owner, notes)
+    org = NewOrg(
+        org_key,
+        display_name,
+        environment,
+        token,
+        alert_channel,
+        cs_owner,
+        notes,
+        check_interval_seconds,
+    )
     return await asyncio.to_thread(_store, runtime, org, actor, replace, report)
 
 
@@ -127,12 +149,14 @@ def _store(
             alert_channel=new.alert_channel,
             cs_owner=new.cs_owner,
             notes=new.notes,
+            check_interval_seconds=new.check_interval_seconds,
             replace_token=replace,
             now=now,
         )
         org = registration.org
         record_check(session, org, report, CheckTrigger.REGISTRATION)
-        schedule_check(session, org.id, at=next_check_at(org.id, org.check_interval_seconds, now))
+        interval = effective_interval(org, runtime.settings)
+        schedule_check(session, org.id, at=next_check_at(org.id, interval, now))
     return Registration(new.key, registration.replaced, registration.previous_fingerprint, report)
 
 
@@ -200,7 +224,8 @@ def _store_rotation(
         )
         org = replaced.org
         record_check(session, org, report, CheckTrigger.REGISTRATION)
-        schedule_check(session, org.id, at=next_check_at(org.id, org.check_interval_seconds, now))
+        interval = effective_interval(org, runtime.settings)
+        schedule_check(session, org.id, at=next_check_at(org.id, interval, now))
         return Rotation(
             org.key,
             org.display_name,

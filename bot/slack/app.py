@@ -18,11 +18,13 @@ from bot.slack.listeners import (
     actions,
     alerts,
     commands,
+    drift,
     events,
     exports,
     handover,
     mute,
     org_admin,
+    status_pages,
     views,
     watch,
 )
@@ -95,10 +97,12 @@ def create_slack_app(
     actions.register(app, deps)
     views.register(app, deps)
     alerts.register(app, deps)
+    drift.register(app, deps)
     events.register(app, deps)
     mute.register(app, deps)
     org_admin.register(app, deps)
     watch.register(app, deps)
     handover.register(app, deps)
+    status_pages.register(app, deps)
     register_error_handler(app, deps.languages)
     return app

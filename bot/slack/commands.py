@@ -15,6 +15,24 @@ _KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,38}[a-z0-9]|[a-z0-9]")
 _DEEP = {"deep", "diep", "--deep"}
 _LIVE = {"live", "--live"}
 _CLEANUP = {"cleanup", "opruimen", "--cleanup"}
+#: ``status <state>``: the state as typed, English and Dutch (the labels too), to the filter.
+_STATES = {
+    "failing": "failing",
+    "fout": "failing",
+    "unreachable": "unreachable",
+    "onbereikbaar": "unreachable",
+    "degraded": "degraded",
+    "bijna": "degraded",
+    "bijna in orde": "degraded",
+    "healthy": "healthy",
+    "ok": "healthy",
+    "in orde": "healthy",
+    "never": "never",
+    "never checked": "never",
+    "nooit": "never",
+    "nooit gecontroleerd": "never",
+}
+_ALL = {"all", "alle"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +43,10 @@ class CheckCommand:
 
 @dataclass(frozen=True, slots=True)
 class StatusCommand:
-    pass
+    """``status [state]``: every org, or those in one state (a value of
+    ``storage.dashboard.STATE_ORDER``: ``never`` for never checked)."""
+
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +195,12 @@ def parse_command(text: str | None) -> Command:
     if not words or words[0].lower() in ("help", "hulp", "?"):
         return HelpCommand()
     verb, rest = words[0].lower(), [w.lower() for w in words[1:]]
-    if verb == "status" and not rest:
-        return StatusCommand()
+    if verb == "status":
+        phrase = " ".join(rest)
+        if not rest or phrase in _ALL:
+            return StatusCommand()
+        state = _STATES.get(phrase)
+        return StatusCommand(state) if state else CommandError("usage.status_state")
     if verb in ("register", "registreer"):
         return RegisterCommand() if not rest else CommandError("usage.register_no_args")
     if verb in ("check", "controleer"):

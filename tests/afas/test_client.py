@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from afas.client import AfasClient, InvalidConnectorId
+from afas.client import TRANSPORTS, AfasClient, InvalidConnectorId
 from afas.outcomes import OutcomeKind
 from afas.sandbox.scenario import Scenario
 
@@ -75,8 +75,8 @@ async def test_dropped_connections_are_retried_then_reported(client, scenario) -
     assert outcome.attempts == 3
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
-async def test_both_transports_classify_the_same(sandbox, scenario, transport) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_every_transport_classifies_the_same(sandbox, scenario, transport) -> None:
     async with AfasClient(url_template=sandbox.url_template, transport=transport) as c:
         ok = await c.metainfo(*env_and_token(scenario, "healthy"))
         dropped = await c.metainfo(*env_and_token(scenario, "unreachable"))

@@ -184,7 +184,9 @@ async def test_a_recovery_waits_for_its_alert_to_be_sent_first(
     assert all(m.sent_at is not None for m in outbox(alert_runtime))
 
 
-async def test_a_muted_org_opens_no_incident(alert_runtime, acme_sandbox, slack) -> None:
+async def test_a_muted_org_keeps_the_record_and_alerts_once_the_mute_ends(
+    alert_runtime, acme_sandbox, slack
+) -> None:
     from storage.repository import mute_org
 
     clock = Clock(alert_runtime, slack)
@@ -193,9 +195,17 @@ async def test_a_muted_org_opens_no_incident(alert_runtime, acme_sandbox, slack)
     break_acme(acme_sandbox)
     await clock.check_at(T0)
     await clock.check_at(T0 + timedelta(minutes=15))
-    assert outbox(alert_runtime) == []
+    assert outbox(alert_runtime) == []  # muted: nothing said
+    with alert_runtime.session() as session:
+        (incident,) = session.exec(select(Incident)).all()  # but the incident is recorded
+    assert (incident.opened_at, incident.held) == (T0 + timedelta(minutes=15), "muted")
     await clock.check_at(T0 + timedelta(hours=2))  # the mute has ended, still broken
+    await clock.check_at(T0 + timedelta(hours=3))
     assert [m.kind for m in outbox(alert_runtime)] == ["incident.opened"]
+    await clock.deliver_at(T0 + timedelta(hours=3))
+    (root,) = posted(slack)
+    text = json.dumps(root["blocks"], ensure_ascii=False)
+    assert "terwijl de meldingen gedempt waren door `test` tot 2026-11-26 11:00 CET" in text
 
 
 async def test_an_unacknowledged_incident_is_reminded_once_a_day(

@@ -42,6 +42,9 @@ def test_the_manifest_declares_the_afas_command_in_socket_mode(manifest) -> None
         "users:read",
         "usergroups:read",
         "files:write",
+        # conversations.history/replies: a resend looks for the message first (exactly once)
+        "channels:history",
+        "groups:history",
     }
 
 

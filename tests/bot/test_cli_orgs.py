@@ -180,7 +180,7 @@ def test_a_just_registered_org_is_not_checked_again_at_once(cli, migrated_url) -
             org = session.exec(select(Org)).one()
     finally:
         engine.dispose()
-    half = timedelta(seconds=org.check_interval_seconds / 2)
+    half = timedelta(seconds=(org.check_interval_seconds or 900) / 2)
     assert (
         org.next_check_at.replace(tzinfo=org.next_check_at.tzinfo or UTC) > datetime.now(UTC) + half
     )

@@ -514,3 +514,59 @@ def test_a_message_written_by_another_version_still_reads() -> None:
     assert digest_blocks(read, language="en")  # renders
     strange_zone = message(timezone="Mars/Olympus_Mons")
     assert "UTC" in contexts(digest_blocks(strange_zone, language="en"))[0]
+
+
+async def test_open_drift_warnings_are_in_the_digest(make_runtime, sandbox, digest_settings):
+    """One line per connector that broke (removed, renamed, retyped), the oldest drift first;
+    fields only added, a drift cleared (or accepted) and an org without drift are not listed."""
+    from storage.baselines import clear_drift, record_drift, take_baseline
+    from storage.digest import open_drift_warnings
+
+    runtime = make_runtime(sandbox.url_template, **digest_settings)
+    cipher = runtime.require_cipher()
+    drifts = {
+        "acme": {
+            "hash": "a1b2c3d4e5f6",
+            "connectors": [
+                {"connector": "SBQ_BTW", "kind": "get", "removed": ["AccountNo"]},
+                {"connector": "KnSubject", "kind": "update", "added": ["New"]},  # no harm
+                {
+                    "connector": "SBQ_Debiteuren",
+                    "renamed": [{"old": "DebtorId", "new": "DebtorNr"}],
+                    "retyped": [{"field": "Name", "old": "string", "new": "int"}],
+                },
+            ],
+        },
+        "beta": {
+            "hash": "0123456789ab",
+            "connectors": [{"connector": "FiEntries", "removed": ["X"]}],
+        },
+    }
+    with runtime.session() as session:
+        for key, found_at in [("acme", AT - timedelta(hours=3)), ("beta", AT - timedelta(days=2))]:
+            org = register(session, cipher, key, display_name=key.title())
+            baseline = take_baseline(session, org.id, {}, at=AT - timedelta(days=9), by="bot")
+            record_drift(session, baseline, latest={}, drift=drifts[key], found_at=found_at)
+        quiet = register(session, cipher, "core", display_name="Core")
+        take_baseline(session, quiet.id, {}, at=AT - timedelta(days=9), by="bot")
+        mended = register(session, cipher, "dusk", display_name="Dusk")
+        baseline = take_baseline(session, mended.id, {}, at=AT - timedelta(days=9), by="bot")
+        record_drift(session, baseline, latest={}, drift=drifts["beta"], found_at=AT)
+        clear_drift(session, baseline)  # back to the baseline (or accepted)
+    with runtime.session() as session:
+        listing = open_drift_warnings(session)
+        first = open_drift_warnings(session, limit=1)
+    assert [(r.org_key, r.connector, r.detail, r.since) for r in listing.items] == [
+        ("beta", "FiEntries", "-X", AT - timedelta(days=2)),
+        ("acme", "SBQ_BTW", "-AccountNo", AT - timedelta(hours=3)),
+        ("acme", "SBQ_Debiteuren", "DebtorId→DebtorNr; Name: string→int", AT - timedelta(hours=3)),
+    ]
+    assert listing.total == 3 and first.total == 3 and len(first.items) == 1
+
+    assert await digest_tick(runtime, AT) is True
+    digest = the_digest(runtime)
+    assert digest.drift_total == 3 and not digest.quiet
+    assert digest.drift[0] == DigestDrift(
+        org_key="beta", display_name="Beta", connector="FiEntries", detail="-X"
+    )
+    assert "`SBQ_Debiteuren`" in sections(digest_blocks(digest, language="nl"))[-1]

@@ -170,8 +170,8 @@ async def test_outbox_depth_and_the_age_of_its_oldest_message(runtime, metrics, 
 async def test_deliveries_are_counted_and_logged_with_the_org_and_kind(
     runtime, scenario, metrics, scrape, slack, caplog
 ) -> None:
-    """The alert of an org without a channel the bot can post to: Slack's error is counted by
-    method and error, the delivery as retried; once the channel exists, as sent."""
+    """The alert of an org while Slack fails (500): Slack's error is counted by method and
+    error, the delivery as retried; once Slack answers again, as sent."""
     register(runtime, scenario, ["revoked-token"])
     async with runtime.afas_client() as client:
         for minutes in (0, 1):
@@ -185,11 +185,12 @@ async def test_deliveries_are_counted_and_logged_with_the_org_and_kind(
     sender = web_client(BOT_TOKEN, base_url=slack.url, retry_rate_limits=False, metrics=metrics)
     delivery = Delivery(language="en", default_channel="C0NOWHERE")
     caplog.set_level("INFO", logger="bot.alerting.delivery")
+    slack.add_channel("C0NOWHERE", "alerts", is_member=True)
+    slack.fail("chat.postMessage", error="internal_error", status=500)
     failed = await drain_outbox(
         runtime, sender, delivery, owner="me", now=NOW + timedelta(minutes=2), metrics=metrics
     )
     assert failed.retried == 1
-    slack.add_channel("C0NOWHERE", "alerts", is_member=True)
     sent = await drain_outbox(
         runtime, sender, delivery, owner="me", now=NOW + timedelta(hours=2), metrics=metrics
     )
@@ -200,7 +201,7 @@ async def test_deliveries_are_counted_and_logged_with_the_org_and_kind(
             samples,
             "afasbot_slack_api_errors_total",
             method="chat.postMessage",
-            error="channel_not_found",
+            error="internal_error",
         )
         == 1
     )

@@ -445,3 +445,168 @@ async def test_async_context_manager() -> None:
         assert result["ok"] is True
     with pytest.raises(RuntimeError):
         _ = own.url
+
+
+# ---------------------------------------------------------------- metadata, reading back
+
+TAG = {"event_type": "afasbot_outbox", "event_payload": {"outbox_id": 7, "part": 0}}
+
+
+def test_timestamps_follow_the_workspace_clock(fake: SlackWebApiFake, client: WebClient) -> None:
+    before = time.time()
+    first = float(client.chat_postMessage(channel="C0ALERTS", text="now")["ts"])
+    assert before - 1 <= first <= time.time() + 1  # the wall clock, as Slack's ts
+    fake.clock = lambda: 1_800_000_000.25
+    assert client.chat_postMessage(channel="C0ALERTS", text="a")["ts"] == "1800000000.250000"
+    # the clock stood still: the next message is still later than every earlier one
+    assert client.chat_postMessage(channel="C0ALERTS", text="b")["ts"] == "1800000000.250100"
+
+
+def test_metadata_is_kept_and_validated_like_slack(fake: SlackWebApiFake, client: WebClient):
+    posted = client.chat_postMessage(channel="C0ALERTS", text="alert", metadata=TAG)
+    assert fake.messages("C0ALERTS")[0]["metadata"] == TAG
+    assert "warning" not in posted.data
+    for broken in (
+        {"event_type": "afasbot_outbox"},  # no payload
+        {"event_payload": {"outbox_id": 1}},  # no type
+        {"event_type": "", "event_payload": {}},
+        {"event_type": "x", "event_payload": "not an object"},
+    ):
+        with pytest.raises(SlackApiError) as excinfo:
+            client.chat_postMessage(channel="C0ALERTS", text="x", metadata=broken)
+        assert api_error(excinfo) == "invalid_metadata_format"
+    with pytest.raises(SlackApiError) as excinfo:
+        client.api_call(
+            "chat.postMessage", json={"channel": "C0ALERTS", "text": "x", "metadata": "nope"}
+        )
+    assert api_error(excinfo) == "invalid_metadata_format"
+    # an event type with a period is ignored with a warning, as Slack documents
+    odd = client.chat_postMessage(
+        channel="C0ALERTS", text="odd", metadata={"event_type": "a.b", "event_payload": {}}
+    )
+    assert odd["warning"] == "invalid_metadata_schema"
+    assert "metadata" not in fake.messages("C0ALERTS")[-1]
+    assert len(fake.messages("C0ALERTS")) == 2
+
+
+def test_history_is_newest_first_top_level_only_metadata_on_request(
+    fake: SlackWebApiFake, client: WebClient
+) -> None:
+    root = client.chat_postMessage(channel="C0ALERTS", text="root", metadata=TAG)["ts"]
+    client.chat_postMessage(channel="C0ALERTS", text="reply", thread_ts=root, metadata=TAG)
+    client.chat_postMessage(channel="C0ALERTS", text="later")
+    client.chat_postMessage(channel="C0HELPDESK", text="elsewhere")
+    plain = client.conversations_history(channel="C0ALERTS")
+    assert [m["text"] for m in plain["messages"]] == ["later", "root"]
+    assert plain["has_more"] is False
+    assert all("metadata" not in m and "channel" not in m for m in plain["messages"])
+    assert plain["messages"][1]["reply_count"] == 1  # the thread's parent, not its replies
+    tagged = client.conversations_history(channel="C0ALERTS", include_all_metadata=True)
+    assert [m.get("metadata") for m in tagged["messages"]] == [None, TAG]
+
+
+def test_history_pages_by_cursor(fake: SlackWebApiFake, client: WebClient) -> None:
+    stamps = [client.chat_postMessage(channel="C0ALERTS", text=str(i))["ts"] for i in range(5)]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = client.conversations_history(channel="C0ALERTS", limit=2, cursor=cursor)
+        pages += 1
+        seen += [m["ts"] for m in page["messages"]]
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        assert page["has_more"] is bool(cursor)
+        if not cursor:
+            break
+    assert pages == 3 and seen == stamps[::-1]
+    assert len(client.conversations_history(channel="C0ALERTS")["messages"]) == 5  # default 100
+    assert len(client.conversations_history(channel="C0ALERTS", limit=5000)["messages"]) == 5
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_history(channel="C0ALERTS", cursor="bm9wZQ==")
+    assert api_error(excinfo) == "invalid_cursor"
+
+
+def test_history_between_oldest_and_latest(fake: SlackWebApiFake, client: WebClient) -> None:
+    fake.clock = lambda: 1_800_000_000.0
+    a, b, c = (client.chat_postMessage(channel="C0ALERTS", text=t)["ts"] for t in "abc")
+    between = client.conversations_history(channel="C0ALERTS", oldest=a, latest=c)
+    assert [m["text"] for m in between["messages"]] == ["b"]  # exclusive
+    inclusive = client.conversations_history(channel="C0ALERTS", oldest=a, latest=c, inclusive=1)
+    assert [m["text"] for m in inclusive["messages"]] == ["c", "b", "a"]
+    assert client.conversations_history(channel="C0ALERTS", oldest="1900000000")["messages"] == []
+    assert b > a
+
+
+def test_reading_back_needs_an_id_membership_and_the_history_scope(
+    fake: SlackWebApiFake, client: WebClient
+) -> None:
+    fake.add_channel("C0OUTSIDE", "outside", is_member=False)
+    fake.add_channel("G0PRIVATE", "private", is_private=True)
+    for channel, error in (
+        ("#afas-alerts", "channel_not_found"),  # a name: Slack wants the id here
+        ("C0NOPE", "channel_not_found"),
+        ("C0OUTSIDE", "not_in_channel"),
+    ):
+        with pytest.raises(SlackApiError) as excinfo:
+            client.conversations_history(channel=channel)
+        assert api_error(excinfo) == error, channel
+    fake.scopes = "chat:write,channels:history"
+    assert client.conversations_history(channel="C0ALERTS")["ok"] is True
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_history(channel="G0PRIVATE")
+    assert api_error(excinfo) == "missing_scope"
+    assert excinfo.value.response["needed"] == "groups:history"
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_replies(channel="D0ALICE", ts="1800000000.000000")
+    assert excinfo.value.response["needed"] == "im:history"
+
+
+def test_replies_are_the_parent_then_the_thread(fake: SlackWebApiFake, client: WebClient) -> None:
+    root = client.chat_postMessage(channel="C0ALERTS", text="root")["ts"]
+    replies = [
+        client.chat_postMessage(channel="C0ALERTS", text=f"r{i}", thread_ts=root, metadata=TAG)[
+            "ts"
+        ]
+        for i in range(3)
+    ]
+    client.chat_postMessage(channel="C0ALERTS", text="other")
+    thread = client.conversations_replies(channel="C0ALERTS", ts=root, include_all_metadata=True)
+    assert [m["text"] for m in thread["messages"]] == ["root", "r0", "r1", "r2"]
+    assert thread["messages"][1]["metadata"] == TAG
+    assert (
+        "metadata" not in client.conversations_replies(channel="C0ALERTS", ts=root)["messages"][1]
+    )
+    # a reply's ts names its whole thread; paging goes on from the cursor
+    first = client.conversations_replies(channel="C0ALERTS", ts=replies[1], limit=2)
+    assert [m["text"] for m in first["messages"]] == ["root", "r0"]
+    rest = client.conversations_replies(
+        channel="C0ALERTS", ts=root, limit=2, cursor=first["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in rest["messages"]] == ["r1", "r2"] and rest["has_more"] is False
+    after = client.conversations_replies(channel="C0ALERTS", ts=root, oldest=replies[0])
+    assert [m["text"] for m in after["messages"]] == ["root", "r1", "r2"]
+    with pytest.raises(SlackApiError) as excinfo:
+        client.conversations_replies(channel="C0ALERTS", ts="1800000000.000000")
+    assert api_error(excinfo) == "thread_not_found"
+
+
+async def test_reading_back_async(fake: SlackWebApiFake, aclient: AsyncWebClient) -> None:
+    await aclient.chat_postMessage(channel="C0ALERTS", text="x", metadata=TAG)
+    page = await aclient.conversations_history(channel="C0ALERTS", include_all_metadata=True)
+    assert page["messages"][0]["metadata"]["event_payload"] == {"outbox_id": 7, "part": 0}
+
+
+def test_a_fault_may_be_for_one_channel(fake: SlackWebApiFake, client: WebClient) -> None:
+    fake.rate_limit("chat.postMessage", times=2, retry_after=30, channel="C0ALERTS")
+    assert client.chat_postMessage(channel="C0HELPDESK", text="elsewhere")["ok"] is True
+    with pytest.raises(SlackApiError) as excinfo:
+        client.chat_postMessage(channel="#afas-alerts", text="limited")  # by name too
+    assert excinfo.value.response.status_code == 429
+    assert excinfo.value.response.headers["Retry-After"] == "30"
+    fake.fail("chat.postMessage", error="not_in_channel", channel="C0GENERAL")
+    with pytest.raises(SlackApiError) as excinfo:
+        client.chat_postMessage(channel="C0GENERAL", text="x")
+    assert api_error(excinfo) == "not_in_channel"
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0ALERTS", text="still limited")
+    assert client.chat_postMessage(channel="C0ALERTS", text="then through")["ok"] is True

@@ -55,7 +55,7 @@ def test_org_round_trip(session: Session, new_session: Callable[[], Session]) ->
     back = _reload(new_session, Org, org.id)
     for name in Org.model_fields:
         assert getattr(back, name) == getattr(org, name), name
-    assert back.check_interval_seconds == 900
+    assert back.check_interval_seconds is None  # no interval of its own: the default applies
     assert back.environment.label == "12345 (test)"
 
 

@@ -228,7 +228,7 @@ def test_a_shorter_interval_brings_the_next_check_forward_a_longer_one_does_not(
     org.next_check_at = T0 + timedelta(minutes=10)
     session.commit()
     edit = edit_org(session, "acme", actor=ACTOR, check_interval_seconds=300, now=T0)
-    assert edit.changes == (FieldChange("check_interval_seconds", 900, 300),)
+    assert edit.changes == (FieldChange("check_interval_seconds", None, 300),)
     assert edit.org.next_check_at == T0 + timedelta(minutes=5)
     edit = edit_org(session, "acme", actor=ACTOR, check_interval_seconds=86400, now=T0)
     assert edit.org.next_check_at == T0 + timedelta(minutes=5)  # not pushed back

@@ -26,7 +26,7 @@ def _diff(url: str) -> list:
 def test_upgrade_creates_every_table_from_an_empty_database(database_url: str) -> None:
     assert schema.current_revision(database_url) is None
     schema.upgrade(database_url)
-    assert schema.current_revision(database_url) == schema.head_revision() == "0004"
+    assert schema.current_revision(database_url) == schema.head_revision() == "0007"
     engine = make_engine(database_url)
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES
@@ -72,7 +72,7 @@ def test_ensure_current_refuses_an_outdated_database_and_names_the_command(
     with pytest.raises(SchemaOutdatedError) as raised:
         schema.ensure_current(database_url)
     message = str(raised.value)
-    assert "0001" in message and "0004" in message and "`afasbot db upgrade`" in message
+    assert "0001" in message and "0007" in message and "`afasbot db upgrade`" in message
 
 
 def test_ensure_current_passes_at_head(migrated_url: str) -> None:
@@ -97,10 +97,10 @@ def test_alembic_does_not_depend_on_the_working_directory(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert schema.head_revision() == "0004"
+    assert schema.head_revision() == "0007"
     url = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
     schema.upgrade(url)
-    assert schema.current_revision(url) == "0004"
+    assert schema.current_revision(url) == "0007"
 
 
 def test_upgrading_keeps_a_leased_outbox_message_leased(database_url: str) -> None:

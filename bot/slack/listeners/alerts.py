@@ -5,11 +5,17 @@ Every press gets an answer: a value that does not parse (forged or from an old m
 value naming another alert's incident or org than the message pressed (forged), an incident
 that is over or was acknowledged by someone else, an org that no longer exists each get a
 clear ephemeral message and change nothing; only a press that changed something writes in the
-thread. A mute says who and until when, in the bot's time zone (as ``/afas mute`` does)."""
+thread. A mute says who and until when, in the bot's time zone (as ``/afas mute`` does).
+
+An acknowledgement edits the alert through the outbox (bot/alerting/acknowledgement.py: in
+order with the incident's other messages, so a recovery racing it always has the last word),
+sent at once from here. The press also proves where the alert is: when the sender that posted
+it died before remembering it, the press remembers it (and marks that message sent)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,22 +24,32 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
-from bot.alerting.messages import OPENED, IncidentOpened, read_message
-from bot.blocks.alert import ACK_ACTION, MUTE_ACTION, MUTE_CHOICES, alert_blocks
+from bot.alerting.acknowledgement import ACKNOWLEDGED, IncidentAcknowledged, acknowledged_key
+from bot.alerting.delivery import Delivery, deliver_now
+from bot.alerting.messages import OPENED, ROOT_KINDS
+from bot.blocks.alert import ACK_ACTION, MUTE_ACTION, MUTE_CHOICES
 from bot.errors import Role, UserError
 from bot.i18n import t
+from bot.replica import replica_id
 from bot.runtime import Runtime
 from bot.slack.durations import parse_until
 from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps
 from bot.slack.listeners.mute import Alert, announce, apply_mute, bot_zone
+from storage.models import Incident
+from storage.outbox import latest_incident_message, mark_outbox_posted
 from storage.repository import (
     acknowledge_incident,
+    enqueue_outbox,
     get_incident,
     get_org_by_id,
     incident_message,
+    set_incident_message,
 )
+
+log = logging.getLogger(__name__)
 
 _INCIDENT_ID = re.compile(r"[1-9][0-9]{0,17}")
 
@@ -44,7 +60,7 @@ class Acknowledged:
     by: str | None  # who had acknowledged it, when it was someone before
     closed: bool
     org_key: str
-    opened: IncidentOpened | None  # the alert as posted, to write it again
+    message_id: int | None = None  # the outbox message that edits the alert and says who
 
 
 async def alert_button(
@@ -88,22 +104,29 @@ async def _acknowledge_pressed(
             message = t("error.already_acknowledged", reader, user=f"<@{result.by}>")
         await respond(text=message, response_type="ephemeral", replace_original=False)
         return
-    language = deps.runtime.settings.alert_language  # the channel's language, like the alert
-    pressed = _pressed_message(body)
-    if pressed is None:
-        return
-    channel, ts = pressed
-    reply = t("alert.acknowledged_reply", language, user=f"<@{user}>")
-    if result.opened is not None:
-        await client.chat_update(
-            channel=channel,
-            ts=ts,
-            text=reply,
-            blocks=alert_blocks(
-                result.opened, language=language, incident_id=incident_id, acknowledged_by=user
-            ),
+    if result.message_id is not None:
+        await _send_acknowledgement(deps.runtime, client, result.message_id, incident_id)
+
+
+async def _send_acknowledgement(
+    runtime: Runtime, client: AsyncWebClient, message_id: int, incident_id: int
+) -> None:
+    """Send the acknowledgement's message now; when that fails it stays in the outbox, whose
+    next tick sends it (logged, not raised: the press itself succeeded)."""
+    try:
+        await deliver_now(
+            runtime,
+            client,
+            Delivery.from_settings(runtime.settings),
+            message_id,
+            owner=replica_id(),
+            now=datetime.now(UTC),
         )
-    await client.chat_postMessage(channel=channel, thread_ts=ts, text=reply)
+    except Exception:
+        log.exception(
+            "the acknowledgement of incident %s was not sent now; the outbox sends it later",
+            incident_id,
+        )
 
 
 async def _mute_pressed(
@@ -135,25 +158,68 @@ def _pressed_message(body: dict[str, Any]) -> Alert | None:
 def _acknowledge(
     runtime: Runtime, incident_id: int, user: str, pressed: Alert | None
 ) -> Acknowledged:
-    """Acknowledge; also the alert as posted, so the root message can be written again. A
-    press on another incident's alert (a forged value) is refused and changes nothing."""
+    """Acknowledge, and in the same transaction write the message that says so in Slack. A
+    press on another incident's alert (a forged value) is refused and changes nothing; so
+    is one on an incident that is over (``acknowledge_incident`` refuses a closed one)."""
+    now = datetime.now(UTC)
     with runtime.session() as session:
         incident = get_incident(session, incident_id)
         posted = (incident.slack_channel, incident.slack_ts)
         if pressed is not None and incident.slack_ts and posted != pressed:
             raise UserError("error.stale_button")
-        done = acknowledge_incident(session, incident.id, actor=user, at=datetime.now(UTC))
+        done = acknowledge_incident(session, incident.id, actor=user, at=now)
         incident = get_incident(session, incident_id)
         org = get_org_by_id(session, incident.org_id)
-        row = incident_message(session, incident.id, kind=OPENED)
-        opened = read_message(row.kind, row.payload) if row is not None else None
+        message_id = None
+        if done:
+            if pressed is not None:
+                _remember_pressed_alert(session, incident, pressed, now)
+            message_id = _write_acknowledgement(session, incident, org.key, user, now)
         return Acknowledged(
             done=done,
             by=incident.acknowledged_by,
             closed=not incident.is_open,
             org_key=org.key,
-            opened=opened if isinstance(opened, IncidentOpened) else None,
+            message_id=message_id,
         )
+
+
+def _remember_pressed_alert(
+    session: Session, incident: Incident, pressed: Alert, now: datetime
+) -> None:
+    """The pressed message carries this incident's buttons, so it is its alert: remember it
+    (when its sender died before it could), and its opening message is in Slack (when its
+    sender died before saying so), so that the acknowledgement need not wait for it."""
+    channel, ts = pressed
+    if not incident.slack_ts:
+        set_incident_message(session, incident.id, channel=channel, ts=ts)
+    opened = incident_message(session, incident.id, kind=OPENED, unsent_only=True)
+    if opened is not None:
+        mark_outbox_posted(session, opened.id, at=now, evidence=f"in Slack at {ts}: pressed")
+
+
+def _write_acknowledgement(
+    session: Session, incident: Incident, org_key: str, user: str, now: datetime
+) -> int:
+    """The outbox message that edits the alert (as it stands now) and says who is on it."""
+    root = latest_incident_message(session, incident.id, kinds=ROOT_KINDS)
+    message = IncidentAcknowledged(
+        org_key=org_key,
+        by=user,
+        at=now,
+        channel=incident.slack_channel or (root.payload.get("channel") if root else None),
+        root_kind=root.kind if root is not None else None,
+        root=dict(root.payload) if root is not None else None,
+    )
+    return enqueue_outbox(
+        session,
+        kind=ACKNOWLEDGED,
+        payload=message.model_dump(mode="json"),
+        dedup_key=acknowledged_key(incident.id),
+        org_id=incident.org_id,
+        incident_id=incident.id,
+        now=now,
+    ).message.id
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:

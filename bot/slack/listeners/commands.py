@@ -19,10 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import help_blocks
 from bot.blocks.history import CheckLine, IncidentLine, history_blocks, history_text
+from bot.blocks.home import HomePosition
 from bot.blocks.messages import checking_blocks, checking_text, usage_blocks, usage_text
 from bot.blocks.register import register_modal
 from bot.blocks.report import report_blocks, report_text
-from bot.blocks.status import OrgStatusRow, status_blocks
+from bot.blocks.status import PAGE_SIZE, status_page_blocks, status_page_text
 from bot.errors import Role, UserError
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -47,8 +48,9 @@ from bot.slack.commands import (
 from bot.slack.errors import answering_errors
 from bot.slack.listeners import SlackDeps, handover, mute, org_admin, watch
 from bot.slack.listeners.deps import CommandContext
+from storage.dashboard import DashboardPage, dashboard_page
 from storage.models import CheckTrigger
-from storage.repository import get_org, list_orgs, org_history, org_incidents
+from storage.repository import get_org, org_history, org_incidents
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z]{1,20}")
@@ -87,12 +89,8 @@ async def afas_command(
                 trigger_id=command.get("trigger_id", ""), view=register_modal(language=language)
             )
         case StatusCommand():
-            rows = await asyncio.to_thread(status_rows, deps.runtime, language)
-            await respond(
-                blocks=status_blocks(rows, language=language, now=datetime.now(UTC)),
-                text=t("status.title", language),
-                response_type="ephemeral",
-            )
+            # ``state``: the parser's filter (``/afas status failing``), when it gives one.
+            await show_status(respond, deps, language, HomePosition(0, parsed.state))
         case HistoryCommand(key=key):
             key_, display_name, checks, incidents = await asyncio.to_thread(
                 history_rows, deps.runtime, key, datetime.now(UTC)
@@ -210,24 +208,43 @@ def history_rows(
         return org.key, org.display_name, checks, incidents
 
 
-def status_rows(runtime: Runtime, language: str = "en") -> list[OrgStatusRow]:
-    """Every org's row; a mute's end in the bot's time zone (the overview shows it so)."""
+def load_status_page(runtime: Runtime, position: HomePosition, now: datetime) -> DashboardPage:
+    """One page of ``/afas status`` (the nearest that exists), with the counts of every org:
+    the App Home's query at the status' page size."""
+    with runtime.session() as session:
+        return dashboard_page(
+            session, page=position.page, page_size=PAGE_SIZE, now=now, state=position.state
+        )
+
+
+async def show_status(
+    respond: AsyncRespond,
+    deps: SlackDeps,
+    language: str,
+    position: HomePosition,
+    *,
+    notice: str | None = None,
+    say_if_moved: bool = False,
+    replace: bool = False,
+) -> DashboardPage:
+    """Answer with the status page at ``position`` (``HomePosition``: page and filter), only
+    for the reader; ``replace`` puts it in place of the message a button was pressed in. With
+    ``say_if_moved`` (a page number from a button) a page that no longer exists says which is
+    shown instead. A mute's end shows in the bot's time zone."""
     from zoneinfo import ZoneInfo  # (the lead may move this to the module's imports)
 
-    zone = ZoneInfo(runtime.settings.timezone)
-    with runtime.session() as session:
-        return [
-            OrgStatusRow(
-                key=org.key,
-                display_name=org.display_name,
-                environment=org.environment.label_in(language),
-                state=org.current_state,
-                last_checked_at=org.last_checked_at,
-                muted_until=org.mute_until.astimezone(zone) if org.mute_until else None,
-                muted_by=org.muted_by,
-            )
-            for org in list_orgs(session)
-        ]
+    now = datetime.now(UTC)
+    page = await asyncio.to_thread(load_status_page, deps.runtime, position, now)
+    if say_if_moved and notice is None and page.page != position.page:
+        notice = t("home.page_moved", language, page=page.page + 1, pages=page.page_count)
+    zone = ZoneInfo(deps.runtime.settings.timezone)
+    await respond(
+        blocks=status_page_blocks(page, language=language, now=now, zone=zone, notice=notice),
+        text=status_page_text(page, language=language),
+        response_type="ephemeral",
+        replace_original=replace,
+    )
+    return page
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:

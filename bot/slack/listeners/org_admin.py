@@ -36,6 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from afas.tokens import AfasToken, TokenFormatError
 from bot.blocks.org_admin import (
     ACTION_ID,
+    DEFAULT_INTERVAL,
     EDIT_BLOCKS,
     EDIT_CALLBACK,
     REMOVE_CALLBACK,
@@ -65,7 +66,7 @@ from bot.slack.errors import answering_errors, message_for
 from bot.slack.listeners.deps import CommandContext, SlackDeps
 from storage.errors import InvalidOrgError, StorageError, UnknownOrgError
 from storage.models import Org
-from storage.orgs import normalize_org_key, validate_settings
+from storage.orgs import DEFAULT_CHECK_INTERVAL_SECONDS, normalize_org_key, validate_settings
 
 log = logging.getLogger(__name__)
 _CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{2,63}")
@@ -144,7 +145,12 @@ async def open_edit_modal(
     await deps.roles.require(user, Role.AGENT, action="action.edit")
     org = await asyncio.to_thread(load_org, deps.runtime, key)
     await client.views_open(
-        trigger_id=trigger_id, view=edit_modal(facts_of(org), language=language, channel=channel)
+        trigger_id=trigger_id,
+        view=edit_modal(
+            facts_of(org, default_interval_seconds=deps.runtime.settings.check_interval_seconds),
+            language=language,
+            channel=channel,
+        ),
     )
 
 
@@ -255,7 +261,11 @@ async def edit_submission(
         user,
         form.channel,
         blocks=edited_blocks(
-            edited.key, changes, language=form.language, next_check_in=edited.next_check_in
+            edited.key,
+            changes,
+            language=form.language,
+            next_check_in=edited.next_check_in,
+            default_interval_seconds=deps.runtime.settings.check_interval_seconds,
         ),
         text=edited_text(edited.key, changes, language=form.language),
     )
@@ -346,14 +356,17 @@ def read_edit_form(
         given["cs_owner"] = None
     errors: dict[str, str] = {}
     chosen = (_input(view, "interval").get("selected_option") or {}).get("value")
-    try:
-        interval = int(chosen)
-    except (TypeError, ValueError):
-        interval = None
-    if interval is None or interval not in interval_choices(org.check_interval_seconds):
-        errors["interval"] = edit_field_error("org_admin.edit.bad_interval", language)
+    if chosen == DEFAULT_INTERVAL:  # no interval of its own: the default applies
+        given["check_interval_seconds"] = None
     else:
-        given["check_interval_seconds"] = interval
+        try:
+            interval = int(chosen)
+        except (TypeError, ValueError):
+            interval = None
+        if interval is None or interval not in interval_choices(org.check_interval_seconds):
+            errors["interval"] = edit_field_error("org_admin.edit.bad_interval", language)
+        else:
+            given["check_interval_seconds"] = interval
     wanted = {field: value for field, value in given.items() if value != getattr(org, field)}
     errors.update(_field_errors(validate_settings(**wanted), language))
     return wanted, errors
@@ -378,7 +391,11 @@ def _user(body: dict[str, Any]) -> str:
     return (body.get("user") or {}).get("id", "")
 
 
-def facts_of(org: Org) -> OrgFacts:
+def facts_of(
+    org: Org, *, default_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS
+) -> OrgFacts:
+    """What the modals show of ``org``; ``default_interval_seconds`` is the setting, for an
+    org without an interval of its own."""
     return OrgFacts(
         key=org.key,
         display_name=org.display_name,
@@ -388,6 +405,7 @@ def facts_of(org: Org) -> OrgFacts:
         cs_owner=org.cs_owner,
         notes=org.notes,
         check_interval_seconds=org.check_interval_seconds,
+        default_interval_seconds=default_interval_seconds,
     )
 
 

@@ -38,7 +38,7 @@ from bot.slack.commands import (
         ("check acme now", CommandError("usage.check_options")),
         ("check acme deep please", CommandError("usage.check_options")),
         ("check <token><version>1</version></token>", CommandError("usage.token_pasted")),
-        ("status acme", CommandError("usage.unknown")),
+        ("status acme", CommandError("usage.status_state")),
         ("register", RegisterCommand()),
         ("register acme 949C1A9CD9AE4797", CommandError("usage.register_no_args")),
         ("frobnicate", CommandError("usage.unknown")),

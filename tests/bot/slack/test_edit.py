@@ -48,7 +48,7 @@ def acme(runtime, scenario, **fields):
         alert_channel="C0ALERTS",
         cs_owner="U0AGENT",
         notes="Contact: Jan",
-        **fields,
+        **{"check_interval_seconds": 900, **fields},  # its own interval, not the default
     )
 
 
@@ -92,7 +92,7 @@ async def test_the_form_is_prefilled_with_the_current_values(app, slack, runtime
     assert fields["notes"]["element"]["initial_value"] == "Contact: Jan"
     interval = fields["interval"]["element"]
     assert interval["type"] == "static_select"
-    assert [o["value"] for o in interval["options"]] == [
+    assert [o["value"] for o in interval["options"]] == ["default"] + [
         str(s) for s in (300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400)
     ]
     assert interval["initial_option"]["value"] == "900"
@@ -108,7 +108,7 @@ async def test_a_stored_interval_that_is_not_offered_is_offered_and_chosen(
         session.get(type(org), org.id).check_interval_seconds = 60  # from before the bounds
     view = await open_modal(app, slack, "edit healthy", user=AGENT)
     interval = inputs(view)["interval"]["element"]
-    assert interval["options"][0]["value"] == "60"
+    assert interval["options"][1]["value"] == "60"
     assert interval["initial_option"]["value"] == "60"
     # Kept as it is while something else changes (it is not validated again).
     answer = await submit(app, view, unchanged_values(name="Acme", interval="60"), user=AGENT)

@@ -26,6 +26,7 @@ from sqlmodel import select
 from bot.errors import Role
 from bot.i18n import t
 from bot.slack.app import create_slack_app, web_client
+from storage.baselines import record_drift, set_drift_message, take_baseline
 from storage.models import AuditEvent, CheckRun, ExportRun, Incident, Org
 from storage.repository import (
     add_org,
@@ -39,6 +40,7 @@ from tests.bot.slack.requests import action_body, command_body
 from tests.bot.slack.test_afas_command import dispatch, responses, wait_async
 from tests.bot.slack.test_alert_buttons import button
 from tests.bot.slack.test_mute import opened_payload, submission
+from tests.bot.slack.test_status_pages import choose_status, press_status
 
 GUEST, AGENT, ADMIN = "U0GUEST", "U0AGENT", "U0ADMIN"
 NIGHT, LEAD = "U0NIGHT", "U0LEAD"  # in a second agents' group; in the admins' group
@@ -186,6 +188,11 @@ async def unmuted(world: World, user: str) -> None:
     assert ("org.unmuted", "test-environment", user) in world.audit()
 
 
+async def baseline_accepted(world: World, user: str) -> None:
+    await world.slack.wait_for_async("chat.update")
+    assert ("baseline.accepted", "healthy", user) in world.audit()
+
+
 async def acknowledged(world: World, user: str) -> None:
     await world.slack.wait_for_async("chat.update")
     with world.runtime.session() as session:
@@ -214,7 +221,22 @@ def unknown(key: str) -> Callable[[str], str]:
 
 # -- the table -----------------------------------------------------------------------------------
 
+DRIFT_HASH = "a1b2c3d4e5f6"
 ROWS = [
+    Row(
+        "accept drift baseline",
+        lambda w, u: w.press_alert("drift_accept", f"healthy:{DRIFT_HASH}", u),
+        Role.AGENT,
+        baseline_accepted,
+        action="action.accept_baseline",
+    ),
+    Row(
+        "accept drift baseline, forged: an org without drift",
+        lambda w, u: w.press_alert("drift_accept", f"revoked-token:{DRIFT_HASH}", u),
+        Role.AGENT,
+        action="action.accept_baseline",
+        forged=lambda lang: t("warning.drift.no_drift", lang, org="revoked-token"),
+    ),
     Row("help", lambda w, u: w.command("help", u), Role.EVERYONE, answered("/afas check")),
     Row("status", lambda w, u: w.command("status", u), Role.EVERYONE, answered("*healthy*")),
     Row("check", lambda w, u: w.command("check healthy", u), Role.EVERYONE, checked),
@@ -229,6 +251,24 @@ ROWS = [
         lambda w, u: w.press_report("recheck", "healthy", u),
         Role.EVERYONE,
         answered("healthy", count=2),
+    ),
+    Row(
+        "status next / previous button",
+        lambda w, u: press_status(w, "status_next", '{"page":0,"state":null}', u),
+        Role.EVERYONE,
+        answered("*healthy*", "status_filter"),
+    ),
+    Row(
+        "status filter",
+        lambda w, u: choose_status(w, "never", u),
+        Role.EVERYONE,
+        answered("*revoked-token*", "*test-environment*"),
+    ),
+    Row(
+        "status button, forged: a value that is not ours",
+        lambda w, u: press_status(w, "status_previous", '{"page":"1; drop"}', u),
+        Role.EVERYONE,
+        forged=lambda language: t("home.bad_page", language),
     ),
     Row(
         "register (opens the form)",
@@ -409,6 +449,27 @@ def seed(world: World, scenario) -> None:
             )
             set_incident_message(session, incident.id, channel="C0ALERTS", ts=ts)
             world.alert_ts[key], world.incident[key] = ts, incident.id
+            if key == "healthy":  # an open drift warning, posted as the alert is
+                baseline = take_baseline(
+                    session,
+                    org.id,
+                    {"SBQ_BTW": {"kind": "get", "types": {"AccountNo": "string"}, "labels": {}}},
+                    at=now,
+                    by="bot",
+                )
+                record_drift(
+                    session,
+                    baseline,
+                    latest={"SBQ_BTW": {"kind": "get", "types": {}, "labels": {}}},
+                    drift={
+                        "hash": DRIFT_HASH,
+                        "connectors": [
+                            {"connector": "SBQ_BTW", "kind": "get", "removed": ["AccountNo"]}
+                        ],
+                    },
+                    found_at=now,
+                )
+                set_drift_message(session, org.id, DRIFT_HASH, channel="C0ALERTS", ts=ts)
 
 
 def dumped(payload: Any) -> str:

@@ -16,9 +16,11 @@ recorded as a ``RecordedCall`` with the parsed parameters (query string, form or
 strings in ``blocks``/``view``/``attachments``/... decoded) and the lower-cased headers.
 
 One job a module: ``objects`` (the users, channels and identity it starts with), ``params``
-(reading a request), ``workspace`` (configuration, recorded state, read-outs), ``methods`` and
-``views`` (the Web API methods), ``dispatch`` (faults, auth, recording), ``http_app`` (the
-Starlette app) and ``fake`` (serving it in a thread, waiting for calls).
+(reading a request), ``workspace`` (configuration, recorded state, read-outs), ``methods``,
+``history`` (reading a conversation back) and ``views`` (the Web API methods), ``dispatch``
+(faults, auth, recording), ``http_app`` (the Starlette app) and ``fake`` (serving it in a
+thread, waiting for calls). Message timestamps follow the workspace's ``clock`` (the wall
+clock unless a test sets it), as Slack's follow its time.
 """
 
 from .fake import SlackWebApiFake

@@ -10,12 +10,13 @@ import copy
 import time
 from typing import Any
 
-from . import files, methods, socket_mode, views
+from . import files, history, methods, socket_mode, views
 from .params import INVALID_JSON
 from .workspace import Fault, RecordedCall, SlackWorkspace
 
 METHODS: dict[str, methods.Method] = {
     **methods.METHODS,
+    **history.METHODS,
     **views.METHODS,
     **files.METHODS,
     **socket_mode.METHODS,
@@ -46,7 +47,7 @@ def handle(
 def _answer(
     ws: SlackWorkspace, method: str, params: dict[str, Any], headers: dict[str, str]
 ) -> Answer:
-    fault = _take_fault(ws, method)
+    fault = _take_fault(ws, method, params)
     if fault is not None:
         extra = {}
         if fault.retry_after is not None:
@@ -74,14 +75,17 @@ def _answer(
     return 200, {"ok": True, **result}, {"x-oauth-scopes": ws.scopes}
 
 
-def _take_fault(ws: SlackWorkspace, method: str) -> Fault | None:
+def _take_fault(ws: SlackWorkspace, method: str, params: dict[str, Any]) -> Fault | None:
+    """The first pending fault for this call (its method, or any; its channel, or any)."""
+    channel = ws.resolve_channel(params.get("channel"))
     for key in (method, "*"):
-        queue = ws.recorded.faults.get(key)
-        if queue:
-            fault = queue[0]
+        queue = ws.recorded.faults.get(key) or []
+        for fault in queue:
+            if fault.channel is not None and ws.resolve_channel(fault.channel) != channel:
+                continue
             fault.times -= 1
             if fault.times <= 0:
-                queue.pop(0)
+                queue.remove(fault)
             return fault
     return None
 

@@ -227,7 +227,7 @@ def _post_share(
         "text": str(comment or ""),
         "blocks": [],
         "files": [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in shared],
-        "ts": ws.recorded.next_ts(),
+        "ts": ws.next_ts(),
     }
     if thread_ts:
         message["thread_ts"] = str(thread_ts)

@@ -1,7 +1,8 @@
 """The Web API methods about users, channels and messages, as functions of the workspace and
 the call's parameters: ``api.test``, ``auth.test``, ``users.*``, ``usergroups.users.list``,
-``chat.*`` and ``conversations.*``. Each returns the fields of an ``ok`` answer or raises
-``ApiError``; the dispatcher holds the workspace's lock around the call."""
+``chat.*`` and ``conversations.info/open`` (reading a conversation back: ``history.py``).
+Each returns the fields of an ``ok`` answer or raises ``ApiError``; the dispatcher holds the
+workspace's lock around the call."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from .workspace import SlackWorkspace
 Method = Callable[[SlackWorkspace, dict[str, Any]], dict[str, Any]]
 
 _TS_RE = re.compile(r"^\d{10}\.\d{6}$")
+#: What Slack accepts as a metadata event type; another is ignored with a warning.
+_EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class ApiError(Exception):
@@ -78,11 +81,42 @@ def _message_content(params: dict[str, Any]) -> dict[str, Any]:
     text = params.get("text")
     if text is not None:
         content["text"] = str(text)
-    for name, kind in (("blocks", list), ("attachments", list), ("metadata", dict)):
+    for name, kind in (("blocks", list), ("attachments", list)):
         value = json_value(params, name, kind)
         if value is not None:
             content[name] = value
+    metadata = _metadata(params)
+    if metadata is not None:
+        content["metadata"] = metadata
     return content
+
+
+def _metadata(params: dict[str, Any]) -> dict[str, Any] | None:
+    """Message metadata as Slack takes it: an object with a string ``event_type`` and an
+    object ``event_payload`` (else ``invalid_metadata_format``)."""
+    value = params.get("metadata")
+    if value is None or value == "":
+        return None
+    if not (
+        isinstance(value, dict)
+        and isinstance(value.get("event_type"), str)
+        and value["event_type"]
+        and isinstance(value.get("event_payload"), dict)
+    ):
+        raise ApiError("invalid_metadata_format")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
+
+
+def _metadata_warning(content: dict[str, Any]) -> dict[str, Any]:
+    """An event type Slack does not accept: the metadata is dropped, the answer warns."""
+    metadata = content.get("metadata")
+    if metadata is None or _EVENT_TYPE_RE.match(metadata["event_type"]):
+        return {}
+    del content["metadata"]
+    return {
+        "warning": "invalid_metadata_schema",
+        "response_metadata": {"warnings": ["invalid_metadata_schema"]},
+    }
 
 
 def _visible_content(params: dict[str, Any]) -> dict[str, Any]:
@@ -122,10 +156,11 @@ def usergroups_users_list(ws: SlackWorkspace, params: dict[str, Any]) -> dict[st
 def chat_post_message(ws: SlackWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     channel_id = _postable_channel(ws, params)
     content = _visible_content(params)
+    warning = _metadata_warning(content)
     thread_ts = params.get("thread_ts") or None
     if thread_ts is not None and not _TS_RE.match(str(thread_ts)):
         raise ApiError("invalid_thread_ts")
-    ts = ws.recorded.next_ts()
+    ts = ws.next_ts()
     message: dict[str, Any] = {
         "type": "message",
         "user": ws.identity["user_id"],
@@ -147,7 +182,7 @@ def chat_post_message(ws: SlackWorkspace, params: dict[str, Any]) -> dict[str, A
                 parent["latest_reply"] = ts
     ws.recorded.messages.setdefault(channel_id, []).append(message)
     returned = {k: v for k, v in message.items() if k != "channel"}
-    return {"channel": channel_id, "ts": ts, "message": copy.deepcopy(returned)}
+    return {"channel": channel_id, "ts": ts, "message": copy.deepcopy(returned), **warning}
 
 
 def chat_update(ws: SlackWorkspace, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,14 +194,16 @@ def chat_update(ws: SlackWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     content = _message_content(params)
     if not content:
         raise ApiError("no_text")
+    warning = _metadata_warning(content)
     message.update(content)
-    message["edited"] = {"user": ws.identity["user_id"], "ts": ws.recorded.next_ts()}
+    message["edited"] = {"user": ws.identity["user_id"], "ts": ws.next_ts()}
     returned = {k: v for k, v in message.items() if k != "channel"}
     return {
         "channel": channel_id,
         "ts": message["ts"],
         "text": message.get("text", ""),
         "message": copy.deepcopy(returned),
+        **warning,
     }
 
 
@@ -182,7 +219,8 @@ def chat_post_ephemeral(ws: SlackWorkspace, params: dict[str, Any]) -> dict[str,
     channel_id = _postable_channel(ws, params)
     require(params, "user")
     content = _visible_content(params)
-    ts = ws.recorded.next_ts()
+    content.pop("metadata", None)  # ephemeral messages keep none
+    ts = ws.next_ts()
     entry: dict[str, Any] = {
         "channel": channel_id,
         "user": params["user"],

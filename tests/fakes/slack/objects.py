@@ -10,7 +10,10 @@ BOT_ID = "B0BOT"
 TEAM_ID = "T0TEST"
 APP_ID = "A0TEST"
 TEAM_DOMAIN = "afas-test"
-SCOPES = "chat:write,commands,users:read,users:read.email,usergroups:read,im:write,files:write"
+SCOPES = (
+    "chat:write,commands,users:read,users:read.email,usergroups:read,im:write,files:write,"
+    "channels:history,groups:history"
+)
 
 
 def default_identity() -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,8 @@ from .objects import (
     make_user,
 )
 
-_TS_BASE_MICROS = 1_700_000_000_000_000
+#: The least step between two message timestamps (Slack's are microseconds).
+_TS_STEP_MICROS = 100
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,14 @@ class RecordedCall:
 
 @dataclass
 class Fault:
-    """The next ``times`` calls of a method answer ``error`` with HTTP ``status``."""
+    """The next ``times`` calls of a method (to ``channel`` only, if set) answer ``error``
+    with HTTP ``status``."""
 
     times: int
     status: int
     error: str
     retry_after: int | None = None
+    channel: str | None = None
 
 
 @dataclass
@@ -76,13 +80,16 @@ class Recorded:
     used_trigger_ids: set[str] = field(default_factory=set)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _last_ts_micros: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _response_urls: itertools.count = field(default_factory=lambda: itertools.count(1))
 
-    def next_ts(self) -> str:
-        """A message timestamp in Slack's shape, later than every earlier one."""
-        micros = _TS_BASE_MICROS + 100 * next(self._ts)
+    def next_ts(self, now: float | None = None) -> str:
+        """A message timestamp in Slack's shape: the time ``now`` (seconds since the epoch;
+        the wall clock if None), and later than every earlier one, as Slack's are."""
+        wanted = int((time.time() if now is None else now) * 1_000_000)
+        micros = max(wanted, self._last_ts_micros + _TS_STEP_MICROS)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def next_id(self, prefix: str) -> str:
@@ -101,7 +108,9 @@ class SlackWorkspace:
     """Configuration, recorded state and read-outs; see the module docstring.
 
     Configuration: ``valid_tokens``, ``users``, ``channels``, ``usergroups``,
-    ``expired_trigger_ids``, ``identity``, ``scopes``. Read-outs (copies): ``calls()``,
+    ``expired_trigger_ids``, ``identity``, ``scopes``, ``clock`` (seconds since the epoch:
+    the time message timestamps are taken from; a test with a fake clock sets it to agree).
+    Read-outs (copies): ``calls()``,
     ``messages()``, ``ephemerals``, ``responses``, ``home_views``, ``views``, ``errors``.
     """
 
@@ -119,6 +128,7 @@ class SlackWorkspace:
         self.expired_trigger_ids: set[str] = set()
         self.scopes = SCOPES
         self.identity: dict[str, Any] = default_identity()
+        self.clock: Callable[[], float] = time.time
 
     # ------------------------------------------------------------------ configuration
 
@@ -146,21 +156,37 @@ class SlackWorkspace:
             self.channels[channel_id] = make_channel(channel_id, name, **extra)
             return copy.deepcopy(self.channels[channel_id])
 
-    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """The next ``times`` calls of ``method`` (``"*"``: any) answer HTTP 429,
-        ``Retry-After: <retry_after>`` and ``{"ok": false, "error": "ratelimited"}``."""
-        fault = Fault(times=times, status=429, error="ratelimited", retry_after=retry_after)
+    def next_ts(self) -> str:
+        """A new message timestamp at the workspace's ``clock``."""
+        return self.recorded.next_ts(self.clock())
+
+    def rate_limit(
+        self, method: str, times: int = 1, retry_after: int = 1, *, channel: str | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` (``"*"``: any; to ``channel`` only, if
+        given: Slack limits posts per channel) answer HTTP 429, ``Retry-After: <retry_after>``
+        and ``{"ok": false, "error": "ratelimited"}``."""
+        fault = Fault(
+            times=times, status=429, error="ratelimited", retry_after=retry_after, channel=channel
+        )
         with self.lock:
             self.recorded.faults.setdefault(method, []).append(fault)
 
     def fail(
-        self, method: str, error: str = "internal_error", status: int = 200, times: int = 1
+        self,
+        method: str,
+        error: str = "internal_error",
+        status: int = 200,
+        times: int = 1,
+        *,
+        channel: str | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` (``"*"``: any) answer
-        ``{"ok": false, "error": error}`` with HTTP ``status`` (200 for API errors, 5xx)."""
+        """The next ``times`` calls of ``method`` (``"*"``: any; to ``channel`` only, if
+        given) answer ``{"ok": false, "error": error}`` with HTTP ``status`` (200 for API
+        errors, 5xx)."""
         with self.lock:
             self.recorded.faults.setdefault(method, []).append(
-                Fault(times=times, status=status, error=error)
+                Fault(times=times, status=status, error=error, channel=channel)
             )
 
     def resolve_channel(self, channel: Any) -> str | None:
