@@ -112,39 +112,55 @@ class ContinuousScheduler:
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Check due orgs until ``stop`` is set; then wait for the checks in flight."""
+        """Check due orgs until ``stop`` is set; then wait for the checks in flight. A fault
+        (the database gone for a moment) is logged and the loop goes on a moment later: it
+        never ends the scheduler."""
         self.runtime.require_cipher()
-        last_renew = last_platform = last_pace = time.monotonic()
-        cpu_mark = (time.monotonic(), time.process_time())
+        self._last_renew = self._last_platform = self._last_pace = time.monotonic()
+        self._cpu_mark = (time.monotonic(), time.process_time())
         try:
             while not stop.is_set():
                 if self._tick is not None:
                     self._tick()
                 now = datetime.now(UTC)
-                if self.connectivity is not None and self.connectivity.offline:
-                    await self._while_offline(now, stop)
+                try:
+                    again = await self._round(now, stop)
+                except Exception:
+                    log.exception("scheduling checks failed; trying again in a moment")
+                    again = False
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.idle_seconds)
                     continue
-                claimed = await self._claim(now)
-                mono = time.monotonic()
-                if mono - last_renew >= self.lease_seconds / 3:
-                    await asyncio.to_thread(self._renew, now)
-                    last_renew = mono
-                if self._completed_since_platform and mono - last_platform >= PLATFORM_SECONDS:
-                    await self._after_checks(now)
-                    last_platform = mono
-                if mono - last_pace >= PACE_SECONDS:
-                    cpu_mark = await self._measure(now, cpu_mark)
-                    last_pace = mono
-                if claimed and len(self._tasks) < self.capacity:
-                    continue  # more may be due at once: claim again before sleeping
-                await self._wait(now, stop)
+                if not again:
+                    await self._wait(now, stop)
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-            if self._completed_since_platform:
-                await self._after_checks(datetime.now(UTC))
-            if self._progress is not None:
-                await asyncio.gather(self._progress, return_exceptions=True)
+            try:
+                if self._completed_since_platform:
+                    await self._after_checks(datetime.now(UTC))
+                if self._progress is not None:
+                    await asyncio.gather(self._progress, return_exceptions=True)
+            except Exception:
+                log.exception("the last platform update failed; the next replica does it")
+
+    async def _round(self, now: datetime, stop: asyncio.Event) -> bool:
+        """One look for work; True when more may be due at once (claim again before waiting)."""
+        if self.connectivity is not None and self.connectivity.offline:
+            await self._while_offline(now, stop)
+            return True
+        claimed = await self._claim(now)
+        mono = time.monotonic()
+        if mono - self._last_renew >= self.lease_seconds / 3:
+            await asyncio.to_thread(self._renew, now)
+            self._last_renew = mono
+        if self._completed_since_platform and mono - self._last_platform >= PLATFORM_SECONDS:
+            self._last_platform = mono
+            await self._after_checks(now)
+        if mono - self._last_pace >= PACE_SECONDS:
+            self._last_pace = mono
+            self._cpu_mark = await self._measure(now, self._cpu_mark)
+        return bool(claimed) and len(self._tasks) < self.capacity
 
     async def _claim(self, now: datetime) -> int:
         free = self.capacity - len(self._tasks)

@@ -155,3 +155,26 @@ async def test_the_pace_says_the_afas_limits_cannot_keep_the_interval(make_runti
     assert all(p.overdue > 0 and p.behind == "afas_limits" and p.capacity == 1 for p in paces)
     assert paces[-1].needed > 0 and paces[-1].seconds_per_check > 0
     assert "cannot be kept" in caplog.text and "AFASBOT_AFAS_TOTAL_LIMIT" in caplog.text
+
+
+async def test_a_database_fault_does_not_end_the_scheduler(make_runtime, monkeypatch) -> None:
+    import bot.scheduler as module
+
+    envs = generate_environments(3, mix="healthy")
+    with SandboxServer(Scenario(environments=envs)) as sandbox:
+        runtime = make_runtime(sandbox.url_template)
+        register(runtime, envs, due=datetime.now(UTC) - timedelta(seconds=1))
+        real = module.claim_due_orgs
+        faults = {"left": 3}
+
+        def flaky(session, **kwargs):
+            if faults["left"]:
+                faults["left"] -= 1
+                raise OSError("the database went away")
+            return real(session, **kwargs)
+
+        monkeypatch.setattr(module, "claim_due_orgs", flaky)
+        async with runtime.afas_client() as client:
+            scheduler = ContinuousScheduler(runtime, client, owner="replica-a")
+            await run_until(scheduler, lambda: len(checked_per_org(runtime)) == 3)
+    assert faults["left"] == 0 and set(checked_per_org(runtime).values()) == {1}

@@ -893,6 +893,16 @@ class SoakRun:
             if quiet >= 3:
                 return True
             time.sleep(0.3)
+        self.timeline.add(
+            "not settled: "
+            f"ready {[r.ready() for r in self.replicas.values()]}, "
+            f"unsent {self.db.unsent()}, open incidents {self.db.open_incidents()}, "
+            "latest "
+            + ", ".join(
+                f"{key}={c['overall_state']}@{c['started_at'] > mended}"
+                for key, c in sorted(self.db.latest_checks().items())
+            )
+        )
         return False
 
 
