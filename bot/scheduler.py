@@ -32,7 +32,7 @@ from bot.alerting.connectivity import Connectivity
 from bot.alerting.drift import deep_due
 from bot.runtime import Runtime
 from bot.schedule import next_check_at
-from bot.services.checks import SweepLease, check_org
+from bot.services.checks import SweepLease, record_org_check, run_org_check, unclaim_org
 from bot.sweep import _any_environment, _came_back, _update_platform, _went_offline
 from storage.models import CheckTrigger, Org
 from storage.orgs import effective_interval
@@ -177,16 +177,23 @@ class ContinuousScheduler:
         now = datetime.now(UTC)
         interval = _interval(org, self.runtime)
         lease = SweepLease(self.owner, next_check_at(org.id, interval, now))
+        deep = deep_due(org, now, self.runtime.settings.drift_check_hours)
         started = time.monotonic()
         try:
-            result = await check_org(
+            report = await run_org_check(
+                self.runtime, self.client, org, trigger=CheckTrigger.SCHEDULE, now=now, deep=deep
+            )
+            if self.connectivity is not None and await self.connectivity.no_network(report):
+                await self._no_network(org, lease, now)  # about the bot: nothing recorded
+                return
+            result = await record_org_check(
                 self.runtime,
-                self.client,
                 org,
+                report,
                 trigger=CheckTrigger.SCHEDULE,
                 now=now,
                 lease=lease,
-                deep=deep_due(org, now, self.runtime.settings.drift_check_hours),
+                deep=deep,
             )
         except Exception:
             log.exception("scheduled check of org %s crashed", org.key)
@@ -198,6 +205,20 @@ class ContinuousScheduler:
             self.checked += 1
             self._completed_since_platform += 1
         self._recent.append((org.environment, result.report))
+
+    async def _no_network(self, org: Org, lease: SweepLease, now: datetime) -> None:
+        """A check that the bot's own network failed: the org stays due; the first such
+        check says so (once: the loop checks nothing more until the network is back)."""
+        first = not self.connectivity.offline
+        if first:
+            self.connectivity.offline_since = now  # at once, on the loop: said once
+        await asyncio.to_thread(self._unclaim_and_say, org, lease, now, first)
+
+    def _unclaim_and_say(self, org: Org, lease: SweepLease, now: datetime, first: bool) -> None:
+        with self.runtime.session() as session:
+            unclaim_org(session, org, lease)
+            if first:
+                self.connectivity.went_offline(session, now=now, environments=1)
 
     async def _wait(self, now: datetime, stop: asyncio.Event) -> None:
         """Until a check finishes, the next org falls due, or at most a second."""

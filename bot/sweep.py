@@ -24,7 +24,7 @@ from bot.alerting.drift import deep_due
 from bot.alerting.platform import PlatformPolicy, update_platform
 from bot.runtime import Runtime
 from bot.schedule import next_check_at
-from bot.services.checks import SweepLease, check_org
+from bot.services.checks import SweepLease, record_org_check, run_org_check, unclaim_org
 from storage.models import CheckTrigger, Org
 from storage.orgs import effective_interval
 from storage.repository import claim_due_orgs
@@ -67,36 +67,52 @@ async def sweep(
     checked: list[str] = []
     lost: list[str] = []
     failed: list[str] = []
-    reports: list[tuple[AfasEnvironment, CheckReport]] = []
+    ran: list[tuple[Org, SweepLease, bool, CheckReport]] = []
 
     async def one(org: Org) -> None:
         lease = SweepLease(
             owner, next_check_at(org.id, effective_interval(org, runtime.settings), now)
         )
+        deep = deep_due(org, now, runtime.settings.drift_check_hours)
         async with gate:
             try:
-                result = await check_org(
-                    runtime,
-                    client,
-                    org,
-                    trigger=CheckTrigger.SCHEDULE,
-                    now=now,
-                    lease=lease,
-                    deep=deep_due(org, now, runtime.settings.drift_check_hours),
+                report = await run_org_check(
+                    runtime, client, org, trigger=CheckTrigger.SCHEDULE, now=now, deep=deep
                 )
             except Exception:
                 log.exception("scheduled check of org %s crashed", org.key)
                 failed.append(org.key)
                 return
-        (checked if result.recorded else lost).append(org.key)
-        reports.append((org.environment, result.report))
+        ran.append((org, lease, deep, report))
 
     await asyncio.gather(*(one(org) for org in claimed))
     if connectivity is not None:
-        offline, environments = await connectivity.looks_offline(reports)
-        if offline:  # about the bot itself, not about AFAS nor the orgs
-            await asyncio.to_thread(_went_offline, runtime, connectivity, now, environments)
-            return SweepResult(tuple(checked), tuple(lost), tuple(failed), offline=True)
+        offline, environments = await connectivity.looks_offline(
+            (org.environment, report) for org, _, _, report in ran
+        )
+        if offline:  # about the bot itself, not about AFAS nor the orgs: nothing recorded
+            leases = tuple((org, lease) for org, lease, _, _ in ran)
+            await asyncio.to_thread(_went_offline, runtime, connectivity, now, environments, leases)
+            return SweepResult((), (), tuple(failed), offline=True)
+
+    async def record(org: Org, lease: SweepLease, deep: bool, report: CheckReport) -> None:
+        try:
+            result = await record_org_check(
+                runtime,
+                org,
+                report,
+                trigger=CheckTrigger.SCHEDULE,
+                now=now,
+                lease=lease,
+                deep=deep,
+            )
+        except Exception:
+            log.exception("recording the scheduled check of org %s failed", org.key)
+            failed.append(org.key)
+            return
+        (checked if result.recorded else lost).append(org.key)
+
+    await asyncio.gather(*(record(*one_ran) for one_ran in ran))
     if checked:
         await asyncio.to_thread(_update_platform, runtime, now)
     return SweepResult(tuple(checked), tuple(lost), tuple(failed))
@@ -128,9 +144,15 @@ def _any_environment(runtime: Runtime) -> AfasEnvironment | None:
 
 
 def _went_offline(
-    runtime: Runtime, connectivity: Connectivity, now: datetime, environments: int
+    runtime: Runtime,
+    connectivity: Connectivity,
+    now: datetime,
+    environments: int,
+    leases: tuple[tuple[Org, SweepLease], ...] = (),
 ) -> None:
     with runtime.session() as session:
+        for org, lease in leases:
+            unclaim_org(session, org, lease)
         connectivity.went_offline(session, now=now, environments=environments)
 
 

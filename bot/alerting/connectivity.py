@@ -13,9 +13,11 @@ The state is per process: it is about this replica's network, and the messages n
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 BOT_OFFLINE = "bot.offline"
 BOT_ONLINE = "bot.online"
 PROBE_TIMEOUT_SECONDS = 5.0
+#: How long one canary answer stands for every check that asks (a burst of failures asks once).
+PROBE_REUSE_SECONDS = 5.0
 
 
 class _SelfMessage(BaseModel):
@@ -81,10 +85,23 @@ class Connectivity:
     min_environments: int
     url_template: str
     offline_since: datetime | None = None
+    _probed: tuple[float, bool] | None = field(default=None, repr=False)
+    _probing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def offline(self) -> bool:
         return self.offline_since is not None
+
+    async def no_network(self, report: CheckReport) -> bool:
+        """Whether one check's failure is the bot's own: it got no answer, and the canary
+        none either (so the check must not be recorded). Without a canary one check cannot
+        tell: the sweep's ``looks_offline`` decides over its checks."""
+        if self.canary_url is None or not network_failure(report):
+            return False
+        async with self._probing:
+            if self._probed is None or time.monotonic() - self._probed[0] > PROBE_REUSE_SECONDS:
+                self._probed = (time.monotonic(), await answers(self.canary_url))
+            return not self._probed[1]
 
     async def looks_offline(
         self, checked: Iterable[tuple[AfasEnvironment, CheckReport]]
@@ -133,6 +150,7 @@ class Connectivity:
     def came_back(self, session: Session, *, now: datetime) -> None:
         since = self.offline_since or now
         self.offline_since = None
+        self._probed = None
         message = BotOnline(replica=self.replica, since=since, at=now)
         enqueue_outbox(
             session,

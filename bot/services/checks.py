@@ -80,10 +80,30 @@ async def check_org(
     """
     if isinstance(org, str):
         org = await asyncio.to_thread(_load_org, runtime, org)
+    report = await run_org_check(
+        runtime, client, org, trigger=trigger, actor=actor, deep=deep, now=now
+    )
+    return await record_org_check(
+        runtime, org, report, trigger=trigger, actor=actor, deep=deep, now=now, lease=lease
+    )
+
+
+async def run_org_check(
+    runtime: Runtime,
+    client: AfasClient,
+    org: Org,
+    *,
+    trigger: CheckTrigger,
+    actor: str | None = None,
+    deep: bool = False,
+    now: datetime | None = None,
+) -> CheckReport:
+    """The check of ``check_org`` without its record: the sweep records its checks once it
+    knows the bot's own network worked (bot/alerting/connectivity.py)."""
     metrics = current_metrics()  # serve's own (bot/metrics.py says why it is not passed in)
     lane = sweep_lane() if trigger is CheckTrigger.SCHEDULE else person_lane(actor)
     with lane:  # people first: a person's check never queues behind the sweep (afas/lanes.py)
-        report = await run_check(
+        return await run_check(
             metrics.counting_afas(client),  # each AFAS answer counted by its outcome kind
             org.environment,
             decrypt_token(org, runtime.require_cipher()),  # decrypted for this call only
@@ -92,7 +112,21 @@ async def check_org(
             expiry_warning=runtime.expiry_warning,
             now=now,  # the sweep's time: runs, alerts and the platform view agree
         )
-    metrics.checked(trigger, report)
+
+
+async def record_org_check(
+    runtime: Runtime,
+    org: Org,
+    report: CheckReport,
+    *,
+    trigger: CheckTrigger,
+    actor: str | None = None,
+    deep: bool = False,
+    now: datetime | None = None,
+    lease: SweepLease | None = None,
+) -> OrgCheck:
+    """Record a check ``run_org_check`` ran (see ``check_org``)."""
+    current_metrics().checked(trigger, report)
     recorded = await asyncio.to_thread(
         _record, runtime, org.id, report, trigger, actor, deep, lease, now
     )
@@ -104,6 +138,12 @@ async def check_org(
         extra={"org": org.key, "trigger": trigger.value, "state": report.overall.value},
     )
     return OrgCheck(org.key, org.display_name, report, recorded)
+
+
+def unclaim_org(session: Session, org: Org, lease: SweepLease) -> None:
+    """Drop the sweep's lease on ``org`` without a result (in the caller's transaction): it
+    stays due, to be checked as soon as the bot can reach AFAS again."""
+    finish_org_check(session, org.id, owner=lease.owner, next_check_at=org.next_check_at)
 
 
 async def check_orgs(
