@@ -11,6 +11,11 @@ from afas.client import AfasClient
 from bot.logging_setup import library_logger
 from bot.metrics import Metrics
 from bot.runtime import Runtime
+from bot.slack.authorization import (
+    BotTokenAuthorization,
+    authorization_failed_text,
+    tokenless_copy,
+)
 from bot.slack.background import Background
 from bot.slack.errors import register_error_handler
 from bot.slack.listeners import (
@@ -76,10 +81,13 @@ def create_slack_app(
     metrics: Metrics | None = None,
 ) -> AsyncApp:
     """The Bolt app with its listeners. Requests are verified with the signing secret (HTTP
-    mode); the bot token is checked with ``auth.test`` on the first request. With ``metrics``,
-    each request is timed from Bolt's first hook after the signature check to its ``ack()``."""
+    mode); the bot token is checked with ``auth.test`` once, on the first request (single-flight:
+    a burst of first requests shares that one call). With ``metrics``, each request is timed
+    from Bolt's first hook after the signature check to its ``ack()``."""
     app = AsyncApp(
-        client=client,
+        client=tokenless_copy(client),  # each request's client gets the token from `authorize`
+        authorize=BotTokenAuthorization(client),
+        user_facing_authorize_error_message=authorization_failed_text(),
         signing_secret=signing_secret,
         raise_error_for_unhandled_request=False,
         logger=library_logger(),  # Bolt's loggers take its level and redaction, not the root's
@@ -98,10 +106,10 @@ def create_slack_app(
     views.register(app, deps)
     alerts.register(app, deps)
     drift.register(app, deps)
-    events.register(app, deps)
+    events.register(app, deps, client)
     mute.register(app, deps)
     org_admin.register(app, deps)
-    watch.register(app, deps)
+    watch.register(app, deps, client)
     handover.register(app, deps)
     status_pages.register(app, deps)
     register_error_handler(app, deps.languages)

@@ -166,10 +166,10 @@ async def stop_button(
         raise UserError("watch.not_running")
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    """The Stop button; and the app's watcher, so that its expiry job and its stop callback
-    are in place before the app starts."""
-    watcher_for(deps, app.client)
+def register(app: AsyncApp, deps: SlackDeps, client: AsyncWebClient) -> None:
+    """The Stop button; and the app's watcher (posting with ``client``, the bot's own), so
+    that its expiry job and its stop callback are in place before the app starts."""
+    watcher_for(deps, client)
 
     @app.action(STOP_ACTION)
     async def _stop(
