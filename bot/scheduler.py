@@ -37,7 +37,7 @@ from bot.sweep import _any_environment, _came_back, _update_platform, _went_offl
 from storage.models import CheckTrigger, Org
 from storage.orgs import effective_interval
 from storage.repository import claim_due_orgs
-from storage.scheduling import checks_per_second, next_due_at, overdue_count, renew_leases
+from storage.scheduling import checks_per_second, overdue_count, renew_leases
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ PACE_SECONDS = 30.0  # how often the pace is measured and, when behind, said
 PLATFORM_SECONDS = 5.0  # how often the platform verdict is updated while checks complete
 OVERDUE_GRACE = timedelta(seconds=60)
 MAX_IDLE_SECONDS = 1.0  # the longest the loop sleeps without looking for due orgs
-MIN_IDLE_SECONDS = 0.05  # and the shortest (an org due now but just taken by another replica)
+ROUND_SECONDS = 0.5  # between looks while slots are free: an org starts at most this late
+REFILL_SECONDS = 0.05  # with every slot taken, how long to gather finished checks to refill
 BUSY_CPU_SHARE = 0.9  # a process using this share of a core all the time is CPU-bound
 
 
@@ -98,6 +99,8 @@ class ContinuousScheduler:
         self.batch = max(1, min(settings.sweep_limit, self.capacity))
         self.lease_seconds = settings.check_lease_seconds
         self.idle_seconds = min(MAX_IDLE_SECONDS, settings.scheduler_tick_seconds)
+        self.round_seconds = min(ROUND_SECONDS, self.idle_seconds)
+        self.refill = max(1, self.capacity // 4)  # free slots worth a claim while saturated
         self.checked = 0  # checks recorded by this replica
         self.claims = 0  # claiming rounds that found work
         self._on_progress = on_progress
@@ -221,17 +224,31 @@ class ContinuousScheduler:
                 self.connectivity.went_offline(session, now=now, environments=1)
 
     async def _wait(self, now: datetime, stop: asyncio.Event) -> None:
-        """Until a check finishes, the next org falls due, or at most a second."""
-        timeout = self.idle_seconds
-        if len(self._tasks) < self.capacity:
-            due = await asyncio.to_thread(self._next_due, now)
-            if due is not None:
-                timeout = min(timeout, max(MIN_IDLE_SECONDS, (due - now).total_seconds()))
+        """Until the next look for due orgs. With every slot taken: until checks finish, a
+        few at once (``REFILL_SECONDS``: claiming costs more than recording one check, so
+        one claim per finished check would cost more than the checks). Otherwise everything
+        due is claimed: a round's time (``ROUND_SECONDS``), so that an org falls due at most
+        that late and the database is asked a few times a second, not once per org."""
         stopped = asyncio.ensure_future(stop.wait())
         try:
+            if len(self._tasks) < self.capacity:
+                await asyncio.wait({stopped}, timeout=self.round_seconds)
+                return
             await asyncio.wait(
-                {stopped, *self._tasks.values()}, timeout=timeout, return_when="FIRST_COMPLETED"
+                {stopped, *self._tasks.values()},
+                timeout=self.idle_seconds,
+                return_when="FIRST_COMPLETED",
             )
+            deadline = time.monotonic() + REFILL_SECONDS
+            while (
+                self._tasks
+                and not stop.is_set()
+                and self.capacity - len(self._tasks) < self.refill
+                and (left := deadline - time.monotonic()) > 0
+            ):
+                await asyncio.wait(
+                    {stopped, *self._tasks.values()}, timeout=left, return_when="FIRST_COMPLETED"
+                )
         finally:
             stopped.cancel()
 
@@ -311,10 +328,6 @@ class ContinuousScheduler:
                 owner=self.owner,
                 until=now + timedelta(seconds=self.lease_seconds),
             )
-
-    def _next_due(self, now: datetime) -> datetime | None:
-        with self.runtime.session() as session:
-            return next_due_at(session, now=now)
 
     def _load(self, now: datetime) -> tuple[float, int]:
         with self.runtime.session() as session:

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.audit import add_audit_event
@@ -28,10 +29,17 @@ def get_baseline(
 ) -> ConnectorBaseline | None:
     """The org's baseline, if one was taken; ``for_update`` locks its row (PostgreSQL) until
     the transaction ends, so two agents accepting at once are served one after the other."""
-    query = select(ConnectorBaseline).where(ConnectorBaseline.org_id == org_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.exec(query.execution_options(populate_existing=True)).first()
+    query = _BASELINE_FOR_UPDATE if for_update else _BASELINE
+    return session.exec(query, params={"org_id": org_id}).first()
+
+
+# Built once: every scheduled check reads its org's baseline.
+_BASELINE = (
+    select(ConnectorBaseline)
+    .where(col(ConnectorBaseline.org_id) == bindparam("org_id"))
+    .execution_options(populate_existing=True)
+)
+_BASELINE_FOR_UPDATE = _BASELINE.with_for_update()
 
 
 def take_baseline(

@@ -248,14 +248,21 @@ def org_history(session: Session, key: str, limit: int = 20) -> list[CheckRun]:
 
 def recent_states(session: Session, org_id: int, *, limit: int) -> tuple[str, ...]:
     """The overall states of an org's latest ``limit`` check runs, newest first."""
-    return tuple(
-        session.exec(
-            select(CheckRun.overall_state)
-            .where(CheckRun.org_id == org_id)
-            .order_by(col(CheckRun.started_at).desc(), col(CheckRun.id).desc())
-            .limit(limit)
-        ).all()
+    return tuple(session.execute(_RECENT_STATES, {"org_id": org_id, "limit": limit}).scalars())
+
+
+def _recent_states() -> Any:
+    """Built once: every scheduled check asks it (building it cost four times running it)."""
+    runs = CheckRun.__table__  # type: ignore[attr-defined]
+    return (
+        select(runs.c.overall_state)
+        .where(runs.c.org_id == bindparam("org_id", type_=Integer))
+        .order_by(runs.c.started_at.desc(), runs.c.id.desc())
+        .limit(bindparam("limit", type_=Integer))
     )
+
+
+_RECENT_STATES = _recent_states()
 
 
 def latest_states_since(session: Session, since: datetime) -> dict[str, str]:

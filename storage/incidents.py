@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from storage.audit import add_audit_event
@@ -61,11 +61,15 @@ def open_incident(
 
 def open_incident_of(session: Session, org_id: int, *, kind: str) -> Incident | None:
     """The org's open incident of ``kind``, if any."""
-    return session.exec(
-        select(Incident).where(
-            Incident.org_id == org_id, Incident.kind == kind, col(Incident.closed_at).is_(None)
-        )
-    ).first()
+    return session.exec(_OPEN_INCIDENT_OF, params={"org_id": org_id, "kind": kind}).first()
+
+
+# Built once: every scheduled check asks it.
+_OPEN_INCIDENT_OF = select(Incident).where(
+    col(Incident.org_id) == bindparam("org_id"),
+    col(Incident.kind) == bindparam("kind"),
+    col(Incident.closed_at).is_(None),
+)
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, Update, bindparam, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, col, select
 
 from storage.models import Org, OutboxMessage
@@ -114,14 +117,48 @@ def release(
 ) -> bool:
     """Drop ``owner``'s lease on one row, setting ``values`` in the same statement. False when
     ``owner`` no longer holds it (it expired and another replica may have taken the row):
-    then nothing changes. Does not commit."""
-    statement = (
-        update(model)
-        .where(col(model.id) == row_id, col(model.lease_owner) == owner)
-        .values(lease_owner=None, lease_until=None, **values)
-        .execution_options(synchronize_session="fetch")
+    then nothing changes. Does not commit.
+
+    Plain values go through one statement built once per model and set of columns (every
+    scheduled check releases its org: building the ORM statement cost more than running
+    it); a row of the session's is told the new values as the database's own. SQL
+    expressions among the values take the ORM's path."""
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        statement = (
+            update(model)
+            .where(col(model.id) == row_id, col(model.lease_owner) == owner)
+            .values(lease_owner=None, lease_until=None, **values)
+            .execution_options(synchronize_session="fetch")
+        )
+        return session.execute(statement).rowcount == 1
+    released = session.execute(
+        _release_statement(model, tuple(sorted(values))),
+        {"row_id_": row_id, "owner_": owner, **values},
     )
-    return session.execute(statement).rowcount == 1
+    if released.rowcount != 1:
+        return False
+    row = session.identity_map.get(session.identity_key(model, row_id))
+    if row is not None:
+        for name, value in {"lease_owner": None, "lease_until": None, **values}.items():
+            set_committed_value(row, name, value)
+    return True
+
+
+@cache
+def _release_statement(model: type[Leased], names: tuple[str, ...]) -> Update:
+    table = model.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id_", type_=table.c.id.type),
+            table.c.lease_owner == bindparam("owner_", type_=table.c.lease_owner.type),
+        )
+        .values(
+            lease_owner=None,
+            lease_until=None,
+            **{name: bindparam(name, type_=table.c[name].type) for name in names},
+        )
+    )
 
 
 def release_all(session: Session, model: type[Leased], *, owner: str) -> int:

@@ -101,6 +101,31 @@ def test_an_expired_lease_can_be_claimed_again_and_the_old_owner_loses_it(
     )
 
 
+def test_a_finished_check_is_seen_in_the_session_and_by_another(
+    session: Session, cipher: TokenCipher, new_session: Callable[[], Session]
+) -> None:
+    """The release is one prebuilt statement: the session's own copy of the org is told the
+    new values (no reload), and the database has them for everyone else."""
+    register(session, cipher, "acme")
+    [org] = claim_due_orgs(session, now=T0, owner="a", lease_seconds=LEASE, limit=1)
+    next_at, checked_at = T0 + timedelta(minutes=15), T0 + timedelta(seconds=5)
+    assert finish_org_check(
+        session, org.id, owner="a", next_check_at=next_at, state="failing", checked_at=checked_at
+    )
+    seen = (org.lease_owner, org.lease_until, org.next_check_at, org.current_state)
+    assert seen == (None, None, next_at, "failing") and org.last_checked_at == checked_at
+    session.commit()
+    with new_session() as other:
+        stored = other.exec(select(Org).where(Org.id == org.id)).one()
+        assert (stored.lease_owner, stored.next_check_at, stored.current_state) == (
+            None,
+            next_at,
+            "failing",
+        )
+        assert stored.last_checked_at == checked_at
+    assert not finish_org_check(session, org.id, owner="a", next_check_at=T0)  # released
+
+
 def test_release_leases_frees_an_owners_orgs(session: Session, cipher: TokenCipher) -> None:
     _register_many(session, cipher, 3)
     claim_due_orgs(session, now=T0 + timedelta(minutes=1), owner="a", lease_seconds=LEASE, limit=2)
