@@ -62,9 +62,9 @@ class ReportItem:
             "status": self.status.value,
             "finding": self.finding,
             "guide_section": self.guide_section,
-            "title": self.title.model_dump(),
-            "found": self.found.model_dump(),
-            "fix": self.fix.model_dump() if self.fix else None,
+            "title": self.title.as_dict(),
+            "found": self.found.as_dict(),
+            "fix": self.fix.as_dict() if self.fix else None,
             "details": self.details,
         }
 
