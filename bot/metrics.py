@@ -179,6 +179,11 @@ class Metrics:
             "Orgs due for over a minute and not being checked.",
             registry=r,
         )
+        self.scheduler_late = Gauge(
+            "afasbot_scheduler_late_seconds",
+            "How late recent scheduled checks started after their org fell due (95th percentile).",
+            registry=r,
+        )
         self.scheduler_behind = Gauge(
             "afasbot_scheduler_behind",
             "1 when the check interval cannot be kept, by cause (afas_limits, cpu).",
@@ -195,6 +200,7 @@ class Metrics:
         self.scheduler_capacity.set(pace.capacity)
         self.scheduler_needed.set(pace.needed)
         self.scheduler_overdue.set(pace.overdue)
+        self.scheduler_late.set(pace.late_seconds)
         for cause in SCHEDULER_CAUSES:
             self.scheduler_behind.labels(cause).set(1 if pace.behind == cause else 0)
 

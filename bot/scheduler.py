@@ -61,6 +61,7 @@ class Pace:
     seconds_per_check: float
     cpu_share: float  # of one core, over the window
     behind: str | None  # None, "afas_limits" or "cpu"
+    late_seconds: float = 0.0  # how late the recent checks started after falling due (p95)
 
 
 def scheduled_capacity(
@@ -109,6 +110,7 @@ class ContinuousScheduler:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._recent: deque[tuple[AfasEnvironment, CheckReport]] = deque(maxlen=32)
         self._durations: deque[float] = deque(maxlen=256)
+        self.lateness: deque[float] = deque(maxlen=4096)  # s from due to start, recent checks
         self._completed_since_platform = 0
         self._progress: asyncio.Task[None] | None = None
 
@@ -178,6 +180,8 @@ class ContinuousScheduler:
 
     async def _check(self, org: Org) -> None:
         now = datetime.now(UTC)
+        if org.next_check_at is not None:
+            self.lateness.append(max(0.0, (now - org.next_check_at).total_seconds()))
         interval = _interval(org, self.runtime)
         lease = SweepLease(self.owner, next_check_at(org.id, interval, now))
         deep = deep_due(org, now, self.runtime.settings.drift_check_hours)
@@ -290,7 +294,8 @@ class ContinuousScheduler:
         behind = None
         if overdue or needed > self.capacity:
             behind = "cpu" if share >= BUSY_CPU_SHARE else "afas_limits"
-        pace = Pace(len(self._tasks), self.capacity, needed, overdue, seconds, share, behind)
+        late = sorted(self.lateness)[int(len(self.lateness) * 0.95)] if self.lateness else 0.0
+        pace = Pace(len(self._tasks), self.capacity, needed, overdue, seconds, share, behind, late)
         if behind is not None:
             log.warning(
                 "the check interval cannot be kept: %d orgs overdue; %.1f checks in flight "

@@ -46,9 +46,15 @@ def _open(settings: Settings, *, keys: bool = True, profile: Profile | None = No
 def _state_text(state: str | None) -> str:
     if state is None:
         return "[dim]not checked[/dim]"
+    from rich.markup import escape
+
     from afas.report import OverallState
 
-    return f"[{OVERALL_STYLE[OverallState(state)]}]{state}[/]"
+    try:
+        style = OVERALL_STYLE[OverallState(state)]
+    except (ValueError, KeyError):  # a state this version does not know (a newer replica's)
+        return escape(state)
+    return f"[{style}]{state}[/]"
 
 
 @org_app.command("add")

@@ -18,7 +18,7 @@ PEOPLE_LATENCY_MS = 300
 
 def run_quick(tmp_path: Path, backend: str, *extra: str) -> dict:
     output = tmp_path / "sweep.json"
-    argv = ["--quick", "--backends", backend, "--orgs", "40", "--seconds", "3"]
+    argv = ["--quick", "--backends", backend, "--orgs", "40", "--seconds", "5"]
     argv += ["--latencies", str(LATENCY_MS), "--people", "1", "--output", str(output)]
     argv += ["--people-latency-ms", str(PEOPLE_LATENCY_MS), "--people-orgs", "40", *extra]
     code = sweep.main(argv)
@@ -33,9 +33,12 @@ def check_figures(results: dict, backend: str) -> None:
     assert results["parameters"]["orgs"] == 40 and results["parameters"]["interval"] == 4
     (row,) = results["sweep"]
     assert row["backend"] == backend and row["latency_ms"] == LATENCY_MS
-    # 40 orgs every 4 s: about 10 checks/s needed; the scheduler did a fair share of them
+    # 40 orgs every 4 s: about 10 checks/s needed; the scheduler did a fair share of them (it
+    # looks twice a second, so a short window on a busy machine misses up to half a second
+    # at each end)
     assert row["need_per_s"] == 10.0 and row["need_per_15_min"] == 9000
-    assert 0.5 <= row["ratio_to_need"] <= 1.6, row
+    assert 0.4 <= row["ratio_to_need"] <= 1.6, row
+    assert row["late_s_p50"] is not None and 0 <= row["late_s_p50"] <= row["late_s_max"]
     assert 0 < row["peak_in_flight"] <= row["capacity"] == 28  # (128 - 16) / 4
     assert row["cpu_ms_per_check"] > 0 and row["peak_rss_mb"] > 20
     # a script checks one org after another, each of its 4 probes a full AFAS answer

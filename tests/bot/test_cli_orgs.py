@@ -184,3 +184,20 @@ def test_a_just_registered_org_is_not_checked_again_at_once(cli, migrated_url) -
     assert (
         org.next_check_at.replace(tzinfo=org.next_check_at.tzinfo or UTC) > datetime.now(UTC) + half
     )
+
+
+def test_history_shows_a_state_this_version_does_not_know(cli, migrated_url) -> None:
+    """A newer replica may store a state this one has no name for: shown as stored."""
+    assert cli.add("healthy").exit_code == 0
+    engine = make_engine(migrated_url)
+    try:
+        with Session(engine) as session:
+            run = session.exec(select(CheckRun)).one()
+            run.overall_state = "[bold]degraded"
+            session.add(run)
+            session.commit()
+    finally:
+        engine.dispose()
+    history = cli("history", "healthy")
+    assert history.exit_code == 0, history.output
+    assert "[bold]degraded" in history.output

@@ -90,6 +90,7 @@ async def test_an_org_is_checked_when_it_falls_due_not_a_tick_later(make_runtime
     with runtime.session() as session:
         run = session.exec(select(CheckRun)).one()
     assert due <= run.started_at < due + timedelta(seconds=2)
+    assert len(scheduler.lateness) == 1 and 0 <= scheduler.lateness[0] < 1.0  # one round at most
 
 
 async def test_never_more_checks_at_once_than_the_capacity(make_runtime) -> None:
@@ -154,6 +155,7 @@ async def test_the_pace_says_the_afas_limits_cannot_keep_the_interval(make_runti
                 module.PACE_SECONDS = original
     assert all(p.overdue > 0 and p.behind == "afas_limits" and p.capacity == 1 for p in paces)
     assert paces[-1].needed > 0 and paces[-1].seconds_per_check > 0
+    assert 300 <= paces[-1].late_seconds < 330  # they fell due five minutes before the start
     assert "cannot be kept" in caplog.text and "AFASBOT_AFAS_TOTAL_LIMIT" in caplog.text
 
 
