@@ -9,9 +9,9 @@ batch. State-changing functions used by people take an ``actor`` and write an au
 
 from storage.audit import add_audit_event, audit_events
 from storage.checks import (
+    checked_since,
     claim_due_orgs,
     finish_org_check,
-    latest_states_since,
     org_history,
     recent_states,
     record_check_run,
@@ -87,6 +87,7 @@ __all__ = [
     "add_audit_event",
     "add_org",
     "audit_events",
+    "checked_since",
     "claim_due_orgs",
     "claim_outbox",
     "close_incident",
@@ -104,7 +105,6 @@ __all__ = [
     "journal_record",
     "latest_export_run",
     "latest_outbox_message",
-    "latest_states_since",
     "list_orgs",
     "mark_outbox_failed",
     "mark_outbox_sent",

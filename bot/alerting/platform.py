@@ -35,7 +35,7 @@ from bot.alerting.messages import (
 )
 from bot.settings import Settings
 from storage.models import OutboxMessage
-from storage.repository import enqueue_outbox, latest_outbox_message, latest_states_since
+from storage.repository import checked_since, enqueue_outbox, latest_outbox_message
 
 EXAMPLES = 5
 
@@ -67,13 +67,10 @@ class PlatformView:
 
 def platform_view(session: Session, *, now: datetime, policy: PlatformPolicy) -> PlatformView:
     """Every org's latest check since ``now - window``."""
-    states = latest_states_since(session, now - policy.window)
-    return PlatformView(
-        checked=len(states),
-        unreachable=tuple(
-            key for key, state in states.items() if state == OverallState.UNREACHABLE
-        ),
+    checked, unreachable = checked_since(
+        session, now - policy.window, state=OverallState.UNREACHABLE.value
     )
+    return PlatformView(checked=checked, unreachable=tuple(unreachable))
 
 
 def _was_down(last: OutboxMessage | None) -> bool:

@@ -17,6 +17,7 @@ from storage.db import make_session_factory
 from storage.errors import UnknownOrgError
 from storage.models import Org
 from storage.repository import (
+    checked_since,
     claim_due_orgs,
     finish_org_check,
     get_org,
@@ -257,3 +258,28 @@ def test_check_runs_refuse_unknown_triggers_and_states(
             overall_state="fine",
             items=[],
         )
+
+
+def test_checked_since_counts_the_orgs_last_checked_in_the_window(
+    session: Session, cipher: TokenCipher
+) -> None:
+    """The platform's view: orgs by their latest run (set on the org by every run)."""
+    latest = {"b-org": "unreachable", "a-org": "unreachable", "c-org": "healthy", "old": None}
+    for key, state in latest.items():
+        org = register(session, cipher, key)
+        runs = [(0, "unreachable")] if state is None else [(10, "healthy"), (20, state)]
+        for minutes, run_state in runs:
+            record_check_run(
+                session,
+                org,
+                trigger="schedule",
+                started_at=T0 + timedelta(minutes=minutes),
+                duration_ms=1,
+                overall_state=run_state,
+                items=[],
+            )
+    session.commit()
+    since = T0 + timedelta(minutes=5)  # "old" was last checked before it
+    assert checked_since(session, since, state="unreachable") == (3, ["a-org", "b-org"])
+    assert checked_since(session, since, state="healthy") == (3, ["c-org"])
+    assert checked_since(session, T0 + timedelta(hours=1), state="unreachable") == (0, [])
