@@ -116,6 +116,7 @@ class Metrics:
         self, runtime: Runtime | None = None, *, clock: Callable[[], datetime] | None = None
     ) -> None:
         self.registry = CollectorRegistry()
+        self._counting: _CountingAfas | None = None  # the last client's (``counting_afas``)
         r = self.registry
         self.checks = Counter(
             "afasbot_checks",
@@ -229,8 +230,13 @@ class Metrics:
         self.check_duration.labels(trigger.value).observe(report.duration_ms / 1000)
 
     def counting_afas(self, client: AfasClient) -> AfasClient:
-        """``client`` as a check should use it: every answer's kind is counted."""
-        return cast(AfasClient, _CountingAfas(client, self.afas_outcomes))
+        """``client`` as a check should use it: every answer's kind is counted. One wrapper
+        per client (every check asks for it; wrapping its methods anew cost more than
+        counting)."""
+        wrapper = self._counting
+        if wrapper is None or wrapper._client is not client:
+            wrapper = self._counting = _CountingAfas(client, self.afas_outcomes)
+        return cast(AfasClient, wrapper)
 
     def delivered(self, kind: str, outcome: str) -> None:
         self.deliveries.labels(kind if kind in OUTBOX_KINDS else OTHER, outcome).inc()
@@ -389,20 +395,21 @@ class _CountingAfas:
 
     def __init__(self, client: AfasClient, counter: Counter) -> None:
         self._client = client
-        self._counter = counter
+        self._by_kind = {kind: counter.labels(kind.value) for kind in OutcomeKind}
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._client, name)
         if not inspect.iscoroutinefunction(attribute):
             return attribute
-        counter = self._counter
+        by_kind = self._by_kind
 
         async def counted(*args: Any, **kwargs: Any) -> Any:
             answer = await attribute(*args, **kwargs)
             if isinstance(answer, AfasOutcome):
-                counter.labels(answer.kind.value).inc()
+                by_kind[answer.kind].inc()
             return answer
 
+        setattr(self, name, counted)  # found as an attribute from now on
         return counted
 
 
