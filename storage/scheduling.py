@@ -1,5 +1,5 @@
 """What the continuous scheduler asks the database besides claiming (``storage.checks``):
-renewing the leases of checks in flight, when the next org falls due, how many are overdue,
+renewing the leases of checks in flight, how many orgs are overdue,
 and how much work the registered orgs need per second."""
 
 from __future__ import annotations
@@ -27,15 +27,6 @@ def renew_leases(session: Session, org_ids: Sequence[int], *, owner: str, until:
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount or 0
-
-
-def next_due_at(session: Session, *, now: datetime) -> datetime | None:
-    """When the soonest org not leased by anyone falls due (None: no org is scheduled)."""
-    return session.exec(
-        select(func.min(Org.next_check_at)).where(
-            col(Org.next_check_at).is_not(None), lease_is_free(Org, now)
-        )
-    ).one()
 
 
 def overdue_count(session: Session, *, now: datetime, grace: timedelta) -> int:
